@@ -1,0 +1,71 @@
+import type { ApiKeyRecord, Scope } from './api-keys';
+import { matchApiKey } from './api-keys';
+import { verifyServiceToken } from './jwt';
+
+/** Who made a request: an API key by its id, or a bearer token by its subject. */
+export interface Principal {
+  id: string;
+  kind: 'api_key' | 'jwt';
+  scopes: Scope[];
+}
+
+export type AuthOutcome =
+  | { status: 'anonymous' }
+  | { status: 'authenticated'; principal: Principal }
+  | { status: 'rejected'; message: string };
+
+export interface AuthenticatorOptions {
+  jwtSecret: string;
+  jwtIssuer: string;
+  apiKeys: readonly ApiKeyRecord[];
+}
+
+const REJECT_MESSAGES = {
+  expired: 'the bearer token has expired',
+  invalid_signature: 'the bearer token signature is invalid',
+  invalid_claims: 'the bearer token claims are invalid (issuer, subject or expiry)',
+  malformed: 'the bearer token is malformed',
+} as const;
+
+/** `admin` includes `write`, which includes `read`. */
+export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
+  if (granted.includes('admin')) return true;
+  if (needed === 'read') return granted.includes('read') || granted.includes('write');
+  return granted.includes(needed);
+}
+
+/** Resolves the `Authorization` and `X-API-Key` headers of a request to a principal. */
+export function createAuthenticator(options: AuthenticatorOptions) {
+  return async function authenticate(headers: {
+    authorization?: string;
+    'x-api-key'?: string | string[];
+  }): Promise<AuthOutcome> {
+    const apiKey = headers['x-api-key'];
+    if (apiKey !== undefined) {
+      const presented = Array.isArray(apiKey) ? apiKey[0] : apiKey;
+      const record = presented ? matchApiKey(options.apiKeys, presented) : undefined;
+      if (!record) return { status: 'rejected', message: 'the API key is not valid' };
+      return {
+        status: 'authenticated',
+        principal: { id: `key:${record.id}`, kind: 'api_key', scopes: record.scopes },
+      };
+    }
+
+    const authorization = headers.authorization;
+    if (authorization === undefined) return { status: 'anonymous' };
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim());
+    if (!match) return { status: 'rejected', message: 'the Authorization header must be "Bearer <token>"' };
+
+    const result = await verifyServiceToken(match[1], {
+      secret: options.jwtSecret,
+      issuer: options.jwtIssuer,
+    });
+    if (!result.ok) return { status: 'rejected', message: REJECT_MESSAGES[result.reason] };
+    return {
+      status: 'authenticated',
+      principal: { id: `jwt:${result.sub}`, kind: 'jwt', scopes: result.scopes },
+    };
+  };
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>;

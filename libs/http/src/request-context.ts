@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+
+import type { NextFunction, Request, Response } from 'express';
+
+import type { Logger } from '@castplane/logging';
+
+/** Accepted incoming request ids: 8 to 64 letters, digits, `-` or `_`. Anything else is replaced. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Assigns the request id and a child logger, and writes one access log line per request. */
+export function requestContext(logger: Logger, listener: string) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const incoming = req.get('x-request-id');
+    req.requestId = incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    req.log = logger.child({ requestId: req.requestId });
+    req.valid = { params: {}, query: {}, body: undefined };
+    res.setHeader('X-Request-Id', req.requestId);
+
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      req.log.log(level, 'request completed', {
+        listener,
+        method: req.method,
+        // The path only: query strings can carry keys and tokens.
+        path: req.path,
+        route: routeLabel(req),
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 100) / 100,
+        principal: req.principal?.id,
+      });
+    });
+    next();
+  };
+}
+
+/** The matched route template (never the raw path, whose ids would explode metric labels). */
+export function routeLabel(req: Request): string {
+  const route = req.route as { path?: string } | undefined;
+  if (route?.path) return `${req.baseUrl}${route.path}`;
+  return 'unmatched';
+}
