@@ -5,8 +5,18 @@ import type { ServiceName } from './services';
  * service's worker accepts and the result it returns; the worker runs the same service code as
  * the matching REST route. Commands must be idempotent: a retried job repeats no side effect.
  */
+/**
+ * Central settings pushed by the orchestrator's config sync. Each service applies the keys it
+ * knows, rejects invalid values with `invalid_argument`, and returns what changed.
+ */
+export interface ConfigApply {
+  payload: { settings: Record<string, unknown> };
+  result: { changed: Record<string, { from: unknown; to: unknown }>; ignored: string[] };
+}
+
 export interface CommandMap {
   'srs-adapter': {
+    'config.apply': ConfigApply;
     /** Creates a stream, or returns the existing one when `name`/`app` already exist with the same `requestId`. */
     'stream.create': {
       payload: {
@@ -25,6 +35,7 @@ export interface CommandMap {
     'stream.get': { payload: { streamId: string }; result: { streamId: string; state: string } };
   };
   'livekit-server': {
+    'config.apply': ConfigApply;
     'room.create': {
       payload: {
         name: string;
@@ -40,6 +51,7 @@ export interface CommandMap {
     'room.delete': { payload: { name: string }; result: { name: string; deleted: boolean } };
   };
   encoder: {
+    'config.apply': ConfigApply;
     /** Saves a per-key config and arms it: the pipeline starts when the stream goes live. */
     'transcode.arm': {
       payload: {
@@ -61,6 +73,7 @@ export interface CommandMap {
     'record.stop': { payload: { jobId: string }; result: { jobId: string; state: string } };
   };
   'livekit-sdk': {
+    'config.apply': ConfigApply;
     'broadcast.create': {
       payload: { requestId: string; title: string; roomName: string; hostIdentity: string };
       result: { streamId: string; roomName: string };
