@@ -27,6 +27,11 @@ export function readEnvFile(file) {
   return values;
 }
 
+/** Returns a fresh value for every secret, without touching the file (tests use it). */
+export function generateSecrets() {
+  return Object.fromEntries(Object.entries(GENERATORS).map(([name, generate]) => [name, generate()]));
+}
+
 /** Returns the development secrets, creating the file or adding missing ones. */
 export function loadDevEnv() {
   const values = readEnvFile(DEV_ENV_FILE);

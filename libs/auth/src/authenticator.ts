@@ -34,8 +34,30 @@ export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
   return granted.includes(needed);
 }
 
-/** Resolves the `Authorization` and `X-API-Key` headers of a request to a principal. */
+/** Verified bearer tokens kept in memory; a hit skips the signature check until `exp`. */
+const TOKEN_CACHE_SIZE = 10_000;
+
+/**
+ * Resolves the `Authorization` and `X-API-Key` headers of a request to a principal. Verified
+ * tokens are cached by their exact text until they expire, so a client that reuses its token
+ * pays for one HMAC check, not one per request.
+ */
 export function createAuthenticator(options: AuthenticatorOptions) {
+  const verified = new Map<string, { principal: Principal; expiresAt: number }>();
+
+  async function verifyBearer(token: string): Promise<AuthOutcome> {
+    const cached = verified.get(token);
+    if (cached && cached.expiresAt > Date.now()) return { status: 'authenticated', principal: cached.principal };
+    if (cached) verified.delete(token);
+
+    const result = await verifyServiceToken(token, { secret: options.jwtSecret, issuer: options.jwtIssuer });
+    if (!result.ok) return { status: 'rejected', message: REJECT_MESSAGES[result.reason] };
+    const principal: Principal = { id: `jwt:${result.sub}`, kind: 'jwt', scopes: result.scopes };
+    if (verified.size >= TOKEN_CACHE_SIZE) verified.clear();
+    verified.set(token, { principal, expiresAt: result.expiresAt * 1000 });
+    return { status: 'authenticated', principal };
+  }
+
   return async function authenticate(headers: {
     authorization?: string;
     'x-api-key'?: string | string[];
@@ -56,15 +78,7 @@ export function createAuthenticator(options: AuthenticatorOptions) {
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim());
     if (!match) return { status: 'rejected', message: 'the Authorization header must be "Bearer <token>"' };
 
-    const result = await verifyServiceToken(match[1], {
-      secret: options.jwtSecret,
-      issuer: options.jwtIssuer,
-    });
-    if (!result.ok) return { status: 'rejected', message: REJECT_MESSAGES[result.reason] };
-    return {
-      status: 'authenticated',
-      principal: { id: `jwt:${result.sub}`, kind: 'jwt', scopes: result.scopes },
-    };
+    return verifyBearer(match[1]);
   };
 }
 

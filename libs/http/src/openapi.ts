@@ -166,7 +166,7 @@ export function buildOpenApi(info: { title: string; version: string }, routes: r
     const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const operation: Record<string, unknown> = {
       summary: route.summary,
-      tags: route.tags,
+      tags: route.tags ? [...route.tags] : undefined,
       parameters: parameters(route),
       responses: {
         ...Object.fromEntries(

@@ -22,7 +22,7 @@ export interface RouteDefinition<V extends { params?: unknown; query?: unknown; 
   /** Express path, for example `/api/v1/streams/:streamId`. */
   path: string;
   summary: string;
-  tags?: string[];
+  tags?: readonly string[];
   /** The scope a caller needs, or `none` for routes that check their own credentials. */
   auth: Scope | 'none';
   /** Rate limiting per principal (or client IP); on by default. */

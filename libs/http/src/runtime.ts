@@ -134,7 +134,8 @@ export interface RunningService {
  * with every config problem listed when the environment is invalid.
  */
 export function runMain(service: string, start: () => Promise<RunningService>): void {
-  start()
+  Promise.resolve()
+    .then(start)
     .then((running) => {
       const stop = (signal: string) => {
         void running.shutdown.run(signal).then(() => process.exit(0));
