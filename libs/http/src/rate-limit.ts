@@ -14,37 +14,122 @@ export interface RateLimitOptions {
   timeoutMs?: number;
 }
 
-// INCR and set the expiry in one step, so a crash between them cannot leave a key without TTL.
+// INCRBY and set the expiry in one step, so a crash between them cannot leave a key without TTL.
 const INCREMENT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count`;
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+interface WindowState {
+  window: number;
+  /** The shared count Redis returned at the last sync. */
+  known: number;
+  /** Requests allowed here and not yet added to Redis. */
+  pending: number;
+  /** Requests being added to Redis by the flush in progress. */
+  flushingCount: number;
+  flushing?: Promise<void>;
+}
+
+/** How often counts allowed far from the limit are flushed to Redis. */
+const FLUSH_INTERVAL_MS = 50;
 
 /**
  * A fixed-window limiter counted in Redis, so every replica spends one budget per API key (or
  * client IP for anonymous calls). When Redis is unreachable, reads pass (fail open) and writes
  * get 503, and the outage is logged once per minute.
+ *
+ * While a principal is far from its limit, requests are counted in memory and added to Redis in
+ * one INCRBY every {@link FLUSH_INTERVAL_MS}, which saves a round trip per request. Within the
+ * sync margin (a tenth of the limit, at least 10 requests) every request goes to Redis, so the
+ * 429 boundary is exact for one replica.
+ * NOTE: several replicas that all sit just outside the margin can together pass the limit by at
+ * most what they allow in one flush interval before their next sync.
  */
 export class RateLimiter {
   private lastOutageLog = 0;
+  private readonly windows = new Map<string, WindowState>();
+  private readonly margin: number;
 
-  constructor(private readonly options: RateLimitOptions) {}
+  constructor(private readonly options: RateLimitOptions) {
+    this.margin = Math.max(10, Math.ceil(options.max / 10));
+  }
 
   identity(req: Request): string {
     return req.principal ? req.principal.id : `ip:${req.ip ?? 'unknown'}`;
   }
 
+  /** Counts one request and returns the shared count (estimated far from the limit). */
   async hit(identity: string, now = Date.now()): Promise<{ count: number; reset: number }> {
     const windowMs = this.options.windowSeconds * 1000;
     const window = Math.floor(now / windowMs);
+    const reset = Math.ceil(((window + 1) * windowMs) / 1000);
+    let state = this.windows.get(identity);
+    if (!state || state.window !== window) {
+      state = { window, known: 0, pending: 0, flushingCount: 0 };
+      this.windows.set(identity, state);
+      this.evictOld(window);
+    }
+
+    const estimate = state.known + state.flushingCount + state.pending + 1;
+    if (state.known > 0 && this.options.max - estimate > this.margin) {
+      state.pending += 1;
+      this.scheduleFlush(identity, state);
+      return { count: estimate, reset };
+    }
+
+    const increment = state.pending + 1;
+    state.pending = 0;
+    try {
+      state.known = await this.increment(identity, window, increment);
+    } catch (error) {
+      state.pending += increment - 1;
+      throw error;
+    }
+    return { count: state.known, reset };
+  }
+
+  private async increment(identity: string, window: number, by: number): Promise<number> {
+    const windowMs = this.options.windowSeconds * 1000;
     const key = `${this.options.keyPrefix}:ratelimit:${identity}:${window}`;
     const count = await withTimeout(
-      this.options.redis.eval(INCREMENT, 1, key, String(windowMs)) as Promise<number>,
+      this.options.redis.eval(INCREMENT, 1, key, String(windowMs), String(by)) as Promise<number>,
       this.options.timeoutMs ?? 250,
     );
-    return { count: Number(count), reset: Math.ceil(((window + 1) * windowMs) / 1000) };
+    return Number(count);
+  }
+
+  private scheduleFlush(identity: string, state: WindowState): void {
+    if (state.flushing) return;
+    state.flushing = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        const by = state.pending;
+        state.pending = 0;
+        state.flushingCount = by;
+        this.increment(identity, state.window, by)
+          .then((count) => {
+            state.known = count;
+          })
+          .catch(() => {
+            state.pending += by;
+          })
+          .finally(() => {
+            state.flushingCount = 0;
+            state.flushing = undefined;
+            resolve();
+          });
+      }, FLUSH_INTERVAL_MS);
+      timer.unref();
+    });
+  }
+
+  private evictOld(window: number): void {
+    if (this.windows.size < 10_000) return;
+    for (const [identity, state] of this.windows) {
+      if (state.window !== window && !state.flushing) this.windows.delete(identity);
+    }
   }
 
   middleware() {

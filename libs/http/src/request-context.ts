@@ -12,7 +12,12 @@ export function requestContext(logger: Logger, listener: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const incoming = req.get('x-request-id');
     req.requestId = incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    req.log = logger.child({ requestId: req.requestId });
+    // Most requests never log from a handler, so the child logger is built on first use.
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      get: () => (child ??= logger.child({ requestId: req.requestId })),
+    });
     req.valid = { params: {}, query: {}, body: undefined };
     res.setHeader('X-Request-Id', req.requestId);
 
@@ -20,12 +25,17 @@ export function requestContext(logger: Logger, listener: string) {
     res.on('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      req.log.log(level, 'request completed', {
+      const route = routeLabel(req);
+      logger.log(level, 'request completed', {
+        requestId: req.requestId,
         listener,
         method: req.method,
-        // The path only: query strings can carry keys and tokens.
-        path: req.path,
-        route: routeLabel(req),
+        // A matched route logs its template and params, and secret ones such as `streamKey` are
+        // redacted by name. An unmatched request logs only the first segments of its path, since
+        // a mistyped route can still carry a key. Query strings are never logged.
+        route,
+        params: route !== 'unmatched' && Object.keys(req.params ?? {}).length > 0 ? req.params : undefined,
+        path: route === 'unmatched' ? req.path.split('/').slice(0, 3).join('/') : undefined,
         status: res.statusCode,
         durationMs: Math.round(durationMs * 100) / 100,
         principal: req.principal?.id,

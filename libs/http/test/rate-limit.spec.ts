@@ -1,10 +1,16 @@
 import request from 'supertest';
 
-import { baseTestEnv, startOwnRedis, testToken, uniquePrefix } from '@castplane/testing';
+import { baseTestEnv, startOwnRedis, testToken, uniquePrefix, waitFor } from '@castplane/testing';
 import type { OwnRedis } from '@castplane/testing';
 
 import type { TestApp } from './helpers';
 import { startTestApp } from './helpers';
+
+/** Waits past a window boundary that is near, so a test's requests all count in one window. */
+async function awayFromWindowEdge(windowSeconds = 60): Promise<void> {
+  const left = windowSeconds * 1000 - (Date.now() % (windowSeconds * 1000));
+  if (left < 5000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
 
 describe('rate limiting', () => {
   let first: TestApp;
@@ -34,6 +40,7 @@ describe('rate limiting', () => {
   });
 
   it('shares one budget across two instances until 429', async () => {
+    await awayFromWindowEdge();
     // The API key is its own principal, so its budget starts at zero here.
     const statuses: number[] = [];
     const remaining: number[] = [];
@@ -55,6 +62,36 @@ describe('rate limiting', () => {
     const retryAfter = Number(res.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('rate limiting far from the limit', () => {
+  let app: TestApp;
+  let token: string;
+
+  beforeAll(async () => {
+    app = await startTestApp(baseTestEnv('batched', { RATE_LIMIT_MAX: '1000', RATE_LIMIT_WINDOW_SECONDS: '60' }));
+    token = await testToken(['read']);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('adds every request to the shared count in Redis', async () => {
+    await awayFromWindowEdge();
+    const remaining: number[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const res = await request(app.url).get('/api/items').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
+      remaining.push(Number(res.headers['x-rate-limit-remaining']));
+    }
+    expect(remaining[0]).toBe(999);
+    expect(remaining[39]).toBe(960);
+    const window = Math.floor(Date.now() / 60000);
+    const key = `${app.runtime.queues.prefix}:ratelimit:jwt:test-suite:${window}`;
+    const shared = await waitFor(async () => Number(await app.runtime.redis.get(key)) === 40, { timeoutMs: 3000, what: 'flushed count' });
+    expect(shared).toBe(true);
   });
 });
 

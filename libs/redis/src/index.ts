@@ -4,6 +4,7 @@ export type { CommandHandlers, SendOptions } from './commands';
 export { EventPublisher, applyOnce, subscribeEvents } from './events';
 export {
   DEFAULT_JOB_OPTIONS,
+  createFlowProducer,
   createQueue,
   createQueueEvents,
   createWorker,

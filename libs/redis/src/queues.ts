@@ -1,5 +1,5 @@
 import type { ConnectionOptions, JobsOptions, Processor, WorkerOptions } from 'bullmq';
-import { Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 
 import { AppError } from '@castplane/errors';
 import type { ErrorCode } from '@castplane/errors';
@@ -60,6 +60,13 @@ export function createQueueEvents(context: QueueContext, name: string): QueueEve
   });
   events.on('error', (error) => context.logger.warn('queue events error', { queue: name, err: error.message }));
   return events;
+}
+
+/** A BullMQ flow producer, for parent jobs that wait on child jobs. */
+export function createFlowProducer(context: QueueContext): FlowProducer {
+  const producer = new FlowProducer({ connection: connection(context), prefix: context.prefix });
+  producer.on('error', (error) => context.logger.warn('flow producer error', { err: error.message }));
+  return producer;
 }
 
 const ENCODED_ERROR = /^\{"appError":/;
