@@ -15,6 +15,7 @@ const GENERATORS = {
   SRS_CALLBACK_SECRET: () => hex(16),
   LIVEKIT_API_KEY: () => `APIdev${hex(6)}`,
   LIVEKIT_API_SECRET: () => hex(24),
+  SDK_DEV_CLIENT_SECRET: () => hex(24),
 };
 
 export function readEnvFile(file) {

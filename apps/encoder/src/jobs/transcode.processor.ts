@@ -1,0 +1,180 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import type { Job } from 'bullmq';
+import { UnrecoverableError, WaitingError } from 'bullmq';
+import type Redis from 'ioredis';
+
+import type { Logger } from '@castplane/logging';
+import { redactText } from '@castplane/logging';
+import type { EventPublisher } from '@castplane/redis';
+
+import type { FfmpegProgress, FfmpegRun } from '../clients/ffmpeg.runner';
+import { runFfmpeg } from '../clients/ffmpeg.runner';
+import type { ProbeResult } from '../clients/ffprobe.client';
+import { ProbeError, probe } from '../clients/ffprobe.client';
+import type { LogBuffer } from '../monitoring/log-buffer';
+import type { EncoderKeys } from '../services/redis-keys';
+import { masterPlaylist, transcodeArgs } from './ladder.args';
+import type { RunningJobs } from './running-jobs';
+import type { StopReason, TranscodeJobData, TranscodeResult } from './transcode.queue';
+
+export const CANCELLED_MESSAGE = 'cancelled on request';
+
+export interface ProcessorDeps {
+  mediaRoot: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  killGraceMs: number;
+  jobTimeoutSeconds: number;
+  probeTimeoutMs: number;
+  redis: Redis;
+  keys: EncoderKeys;
+  logger: Logger;
+  logs: LogBuffer;
+  running: RunningJobs;
+  publisher: EventPublisher;
+}
+
+// Errors that will not go away by retrying the same input.
+const PERMANENT_INPUT = /No such file|Invalid data found|does not contain any stream|Protocol not found|Permission denied|moov atom not found|could not find codec parameters|Unknown (encoder|decoder)|404 Not Found|403 Forbidden|Invalid argument/i;
+
+/** Runs one transcode job: probe the source, write the master playlist, run ffmpeg to the end. */
+export function createProcessor(deps: ProcessorDeps) {
+  return async (job: Job<TranscodeJobData, TranscodeResult>, token?: string, signal?: AbortSignal): Promise<TranscodeResult> => {
+    const data = job.data;
+    if (await deps.redis.exists(deps.keys.cancelled(job.id!))) throw new UnrecoverableError(CANCELLED_MESSAGE);
+
+    const source = await probeSource(deps, data);
+    const outputs = await prepareOutputs(deps.mediaRoot, data, source);
+    const run = runFfmpeg({
+      ffmpegPath: deps.ffmpegPath,
+      args: transcodeArgs(data, deps.mediaRoot, source),
+      onProgress: throttleProgress(job, deps.running),
+      onStderrLine: (line) => deps.logs.add({ level: 'warn', source: 'ffmpeg', jobId: job.id, msg: line }),
+    });
+    deps.running.add({ jobId: job.id!, kind: data.kind, keyId: data.keyId, pid: run.pid, startedAt: Date.now() });
+    logState(deps, job, 'transcode started', { pid: run.pid });
+    await publishStarted(deps, job, outputs);
+
+    try {
+      const ending = await waitForEnd(deps, run, signal);
+      return await finish(deps, job, token, run, ending, outputs);
+    } finally {
+      deps.running.remove(job.id!);
+    }
+  };
+}
+
+async function probeSource(deps: ProcessorDeps, data: TranscodeJobData): Promise<ProbeResult> {
+  const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(data.source) || data.source.startsWith('file:');
+  try {
+    const result = await probe(deps.ffprobePath, data.source, deps.probeTimeoutMs);
+    if (!result.video) throw new UnrecoverableError('the source has no video stream');
+    return result;
+  } catch (error) {
+    if (!(error instanceof ProbeError)) throw error;
+    const message = redactText(error.message);
+    // A live stream that is not up yet may come back; a file or a permanent error will not.
+    throw local || PERMANENT_INPUT.test(error.output) ? new UnrecoverableError(message) : new Error(message);
+  }
+}
+
+async function prepareOutputs(mediaRoot: string, data: TranscodeJobData, source: ProbeResult): Promise<string[]> {
+  const outputs: string[] = [];
+  if (data.kind !== 'record' && data.profiles.length > 0) {
+    for (const profile of data.profiles) await mkdir(join(mediaRoot, data.outputDir, profile.id), { recursive: true });
+    const master = join(data.outputDir, 'master.m3u8');
+    await writeFile(join(mediaRoot, master), masterPlaylist(data.profiles, source));
+    outputs.push(master, ...data.profiles.map((profile) => join(data.outputDir, profile.id, 'index.m3u8')));
+  }
+  if (data.recordPath) {
+    await mkdir(dirname(join(mediaRoot, data.recordPath)), { recursive: true });
+    outputs.push(data.recordPath);
+  }
+  return outputs;
+}
+
+type Ending = { kind: 'exited'; code: number | null } | { kind: 'aborted'; reason: StopReason } | { kind: 'timeout' };
+
+// Resolves when ffmpeg exits by itself, or after it was stopped for an abort or the job timeout.
+async function waitForEnd(deps: ProcessorDeps, run: FfmpegRun, signal?: AbortSignal): Promise<Ending> {
+  let ending: Ending | undefined;
+  const stop = (reason: Ending) => {
+    ending ??= reason;
+    void run.stop(deps.killGraceMs);
+  };
+  const onAbort = () => stop({ kind: 'aborted', reason: (signal?.reason as StopReason) ?? 'cancel' });
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort);
+  const timer = deps.jobTimeoutSeconds > 0 ? setTimeout(() => stop({ kind: 'timeout' }), deps.jobTimeoutSeconds * 1000) : undefined;
+
+  const { code } = await run.exited;
+  clearTimeout(timer);
+  signal?.removeEventListener('abort', onAbort);
+  return ending ?? { kind: 'exited', code };
+}
+
+async function finish(
+  deps: ProcessorDeps,
+  job: Job<TranscodeJobData, TranscodeResult>,
+  token: string | undefined,
+  run: FfmpegRun,
+  ending: Ending,
+  outputs: string[],
+): Promise<TranscodeResult> {
+  const masterPlaylistPath = outputs.find((path) => path.endsWith('master.m3u8'));
+  if (ending.kind === 'timeout') throw new UnrecoverableError(`timed out after ${deps.jobTimeoutSeconds} s`);
+  if (ending.kind === 'aborted') {
+    if (ending.reason === 'cancel') throw new UnrecoverableError(CANCELLED_MESSAGE);
+    if (ending.reason === 'shutdown') {
+      // Hand the job back to the queue untouched so another worker starts it again.
+      await job.moveToWait(token);
+      logState(deps, job, 'transcode handed back for shutdown', {});
+      throw new WaitingError();
+    }
+    logState(deps, job, 'transcode stopped', {});
+    return { outputs, masterPlaylistPath, stopped: true };
+  }
+  if (ending.code !== 0) throw exitError(ending.code, run.stderrTail());
+  logState(deps, job, 'transcode finished', {});
+  return { outputs, masterPlaylistPath, stopped: false };
+}
+
+function exitError(code: number | null, tail: string[]): Error {
+  const last = redactText(tail[tail.length - 1] ?? 'no output');
+  const message = `ffmpeg exited with code ${code}: ${last}`;
+  return tail.some((line) => PERMANENT_INPUT.test(line)) ? new UnrecoverableError(message) : new Error(message);
+}
+
+// Stores progress at most once a second, plus ffmpeg's final block.
+function throttleProgress(job: Job<TranscodeJobData, TranscodeResult>, running: RunningJobs) {
+  let last = 0;
+  return (progress: FfmpegProgress) => {
+    running.update(job.id!, progress);
+    const now = Date.now();
+    if (now - last < 1000 && progress.outTimeSeconds > 0) return;
+    last = now;
+    void job.updateProgress({ ...progress, updatedAt: new Date(now).toISOString() }).catch(() => undefined);
+  };
+}
+
+async function publishStarted(deps: ProcessorDeps, job: Job<TranscodeJobData>, outputs: string[]): Promise<void> {
+  const { app, name } = eventSubject(job.data);
+  const masterPlaylistPath = outputs.find((path) => path.endsWith('master.m3u8')) ?? outputs[0] ?? '';
+  const id = `${job.id}-started-${job.attemptsStarted}`;
+  await deps.publisher.publish('transcode.started', { jobId: job.id!, app, name, masterPlaylistPath }, id).catch((error: Error) => {
+    deps.logger.warn('event publish failed', { event: 'transcode.started', jobId: job.id, err: error.message });
+  });
+}
+
+/** The app and name events carry: the stream's, or `vod` and the run id for uploads. */
+export function eventSubject(data: TranscodeJobData): { app: string; name: string } {
+  return { app: data.app ?? 'vod', name: data.name ?? data.runId };
+}
+
+function logState(deps: ProcessorDeps, job: Job<TranscodeJobData>, msg: string, extra: Record<string, unknown>): void {
+  const fields = { jobId: job.id, kind: job.data.kind, keyId: job.data.keyId, attempt: job.attemptsMade + 1, ...extra };
+  deps.logger.info(msg, fields);
+  deps.logs.add({ level: 'info', source: 'service', jobId: job.id, msg: `${msg} (${job.data.kind}, attempt ${fields.attempt})` });
+}

@@ -1,0 +1,44 @@
+import type { Request, Response } from 'express';
+
+import { hasScope } from '@castplane/auth';
+import { permissionDenied } from '@castplane/errors';
+
+import { roomView } from '../clients/livekit.client';
+import type { RoomService } from '../services/room.service';
+
+/** Returns the default join identity: the caller's client or key id with unsafe characters replaced. */
+function callerIdentity(req: Request): string {
+  return (req.principal?.id ?? 'anonymous').replace(/^(jwt|key):/, '').replace(/[^A-Za-z0-9._@:-]/g, '-');
+}
+
+export function roomHandlers(rooms: RoomService) {
+  return {
+    async create(req: Request, res: Response): Promise<void> {
+      const { room } = await rooms.create(req.valid.body);
+      res.status(201).json(roomView(room));
+    },
+
+    async get(req: Request, res: Response): Promise<void> {
+      res.json(await rooms.get(req.valid.params.roomId));
+    },
+
+    async join(req: Request, res: Response): Promise<void> {
+      const body = req.valid.body as { identity?: string; canPublish?: boolean; canPublishData: boolean };
+      const mayPublish = hasScope(req.principal?.scopes ?? [], 'write');
+      if (body.canPublish && !mayPublish) throw permissionDenied('publishing needs the "write" scope');
+      const issued = await rooms.join(req.valid.params.roomId, {
+        ...req.valid.body,
+        identity: body.identity ?? callerIdentity(req),
+        canPublish: body.canPublish ?? mayPublish,
+        issuedBy: req.principal?.id ?? 'unknown',
+      });
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(201).json(issued);
+    },
+
+    async leave(req: Request, res: Response): Promise<void> {
+      await rooms.leave(req.valid.params.roomId, req.valid.body.identity);
+      res.json({ roomName: req.valid.params.roomId, identity: req.valid.body.identity, removed: true });
+    },
+  };
+}

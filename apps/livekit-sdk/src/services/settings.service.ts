@@ -1,0 +1,133 @@
+import type { AppError } from '@castplane/errors';
+import { invalidArgument } from '@castplane/errors';
+import type { Logger } from '@castplane/logging';
+import type { Redis } from '@castplane/redis';
+
+import type { LivekitTarget } from '../clients/livekit.client';
+
+export interface RoomDefaults {
+  emptyTimeout: number;
+  departureTimeout: number;
+  maxParticipants: number;
+}
+
+/** Runtime settings: environment defaults overlaid with what `PUT /config` stored in Redis. */
+export interface Settings {
+  livekitUrl: string;
+  apiKey: string;
+  /** Write-only: never returned by {@link SettingsService.view}. */
+  apiSecret: string;
+  defaultTokenTtlSeconds: number;
+  defaultRoom: RoomDefaults;
+  webhook: { clockToleranceSeconds: number; acceptedEvents: string[] };
+}
+
+export type SettingsPatch = Partial<Omit<Settings, 'defaultRoom' | 'webhook'>> & {
+  defaultRoom?: Partial<RoomDefaults>;
+  webhook?: Partial<Settings['webhook']>;
+};
+
+const RELOAD_INTERVAL_MS = 5000;
+
+/**
+ * Holds the effective settings in memory for synchronous reads (every SDK call needs the target)
+ * and reloads them from Redis every few seconds, so a change made on one replica reaches the
+ * others.
+ */
+export class SettingsService {
+  private stored: SettingsPatch = {};
+  private updatedAt?: string;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: { redis: Redis; keyPrefix: string; defaults: Settings; logger: Logger },
+  ) {}
+
+  private get key(): string {
+    return `${this.deps.keyPrefix}:lksdk:settings`;
+  }
+
+  async start(): Promise<void> {
+    await this.reload();
+    this.timer = setInterval(() => {
+      this.reload().catch((error: unknown) => {
+        this.deps.logger.warn('settings reload failed', { err: error instanceof Error ? error.message : String(error) });
+      });
+    }, RELOAD_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async reload(): Promise<void> {
+    const raw = await this.deps.redis.get(this.key);
+    const parsed = raw ? (JSON.parse(raw) as { settings: SettingsPatch; updatedAt: string }) : undefined;
+    this.stored = parsed?.settings ?? {};
+    this.updatedAt = parsed?.updatedAt;
+  }
+
+  current(): Settings {
+    const { defaults } = this.deps;
+    return {
+      ...defaults,
+      ...withoutNested(this.stored),
+      defaultRoom: { ...defaults.defaultRoom, ...this.stored.defaultRoom },
+      webhook: { ...defaults.webhook, ...this.stored.webhook },
+    };
+  }
+
+  target(): LivekitTarget {
+    const settings = this.current();
+    return { url: settings.livekitUrl, apiKey: settings.apiKey, apiSecret: settings.apiSecret };
+  }
+
+  /** The settings without the secret, as `GET /config` returns them. */
+  view() {
+    const { apiSecret, ...shown } = this.current();
+    return { ...shown, apiSecretSet: apiSecret.length > 0, updatedAt: this.updatedAt ?? null };
+  }
+
+  /** Merges `patch` into the stored settings and returns each changed key with its old and new value. */
+  async update(patch: SettingsPatch): Promise<Record<string, { from: unknown; to: unknown }>> {
+    const before = flatten(this.current());
+    const merged: SettingsPatch = {
+      ...this.stored,
+      ...withoutNested(patch),
+      defaultRoom: { ...this.stored.defaultRoom, ...patch.defaultRoom },
+      webhook: { ...this.stored.webhook, ...patch.webhook },
+    };
+    const updatedAt = new Date().toISOString();
+    await this.deps.redis.set(this.key, JSON.stringify({ settings: merged, updatedAt }));
+    this.stored = merged;
+    this.updatedAt = updatedAt;
+    const after = flatten(this.current());
+    const changed: Record<string, { from: unknown; to: unknown }> = {};
+    for (const [name, value] of Object.entries(after)) {
+      if (JSON.stringify(before[name]) === JSON.stringify(value)) continue;
+      changed[name] = name === 'apiSecret' ? { from: '[set]', to: '[set]' } : { from: before[name], to: value };
+    }
+    this.deps.logger.info('settings updated', { changed: Object.keys(changed) });
+    return changed;
+  }
+}
+
+function withoutNested(patch: SettingsPatch): Omit<SettingsPatch, 'defaultRoom' | 'webhook'> {
+  const { defaultRoom: _room, webhook: _webhook, ...rest } = patch;
+  return rest;
+}
+
+function flatten(settings: Settings): Record<string, unknown> {
+  const { defaultRoom, webhook, ...rest } = settings;
+  const flat: Record<string, unknown> = { ...rest };
+  for (const [name, value] of Object.entries(defaultRoom)) flat[`defaultRoom.${name}`] = value;
+  for (const [name, value] of Object.entries(webhook)) flat[`webhook.${name}`] = value;
+  return flat;
+}
+
+/** Converts a joi failure on settings to an `invalid_argument` error naming each field. */
+export function invalidSettings(error: { details: { path: (string | number)[]; message: string }[] }): AppError {
+  const details = error.details.map((detail) => ({ field: `settings.${detail.path.join('.')}`, message: detail.message }));
+  return invalidArgument(`invalid settings: ${details.map((detail) => detail.field).join(', ')}`, details);
+}

@@ -1,0 +1,221 @@
+import { SignJWT } from 'jose';
+import { TokenVerifier } from 'livekit-server-sdk';
+import request from 'supertest';
+
+import { CommandClient } from '@castplane/redis';
+import { freePort, testToken } from '@castplane/testing';
+
+import { LIVEKIT_KEY, LIVEKIT_SECRET, startSdk } from './helpers';
+import type { StartedSdk } from './helpers';
+
+describe('configuration, regions, tokens and client stats', () => {
+  let sdk: StartedSdk;
+  let token: string;
+  let closedPort: number;
+  let commands: CommandClient;
+
+  beforeAll(async () => {
+    const apiPort = await freePort();
+    closedPort = await freePort();
+    sdk = await startSdk('lksdkconfig', {
+      LIVEKIT_SDK_API_PORT: String(apiPort),
+      LIVEKIT_REGIONS: `local=http://127.0.0.1:${apiPort},down=ws://127.0.0.1:${closedPort}`,
+      LIVEKIT_REGION_PROBE_TIMEOUT_MS: '2000',
+    });
+    token = await testToken(['admin']);
+    commands = new CommandClient({ redisUrl: sdk.env.REDIS_URL!, prefix: sdk.env.REDIS_KEY_PREFIX!, logger: sdk.running.logger });
+  });
+
+  afterAll(async () => {
+    await commands.close();
+    await sdk.stop();
+  });
+
+  const api = () => ({
+    get: (path: string) => request(sdk.api).get(path).set('Authorization', `Bearer ${token}`),
+    put: (path: string) => request(sdk.api).put(path).set('Authorization', `Bearer ${token}`),
+    post: (path: string) => request(sdk.api).post(path).set('Authorization', `Bearer ${token}`),
+  });
+
+  describe('GET|PUT /api/livekit/config', () => {
+    it('shows the settings without the API secret', async () => {
+      const response = await api().get('/api/livekit/config');
+
+      expect(response.status).toBe(200);
+      expect(response.body.apiKey).toBe(LIVEKIT_KEY);
+      expect(response.body.apiSecretSet).toBe(true);
+      expect(JSON.stringify(response.body)).not.toContain(LIVEKIT_SECRET);
+    });
+
+    it('persists a change in Redis and reports what changed', async () => {
+      const response = await api()
+        .put('/api/livekit/config')
+        .send({ defaultTokenTtlSeconds: 120, defaultRoom: { maxParticipants: 50 } });
+      const stored = await request(sdk.api).get('/api/livekit/config').set('Authorization', `Bearer ${token}`);
+
+      expect(response.status).toBe(200);
+      expect(response.body.changed).toEqual(expect.arrayContaining(['defaultTokenTtlSeconds', 'defaultRoom.maxParticipants']));
+      expect(stored.body.defaultTokenTtlSeconds).toBe(120);
+      expect(stored.body.defaultRoom.maxParticipants).toBe(50);
+      expect(stored.body.defaultRoom.emptyTimeout).toBe(300);
+    });
+
+    it('accepts a new secret without ever returning it', async () => {
+      const secret = 'a-new-secret-value-for-testing-0001';
+      const response = await api().put('/api/livekit/config').send({ apiKey: LIVEKIT_KEY, apiSecret: secret });
+      const restore = await api().put('/api/livekit/config').send({ apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET });
+
+      expect(response.status).toBe(200);
+      expect(JSON.stringify(response.body)).not.toContain(secret);
+      expect(restore.body.changed).toContain('apiSecret');
+      expect(sdk.logs.output).not.toContain(secret);
+    });
+  });
+
+  describe('GET /api/livekit/config/regions', () => {
+    it('reports which regions answer', async () => {
+      const response = await api().get('/api/livekit/config/regions');
+      const byName = Object.fromEntries(response.body.regions.map((region: { name: string }) => [region.name, region]));
+
+      expect(response.status).toBe(200);
+      expect(byName.local.reachable).toBe(true);
+      expect(byName.local.status).toBe(404);
+      expect(byName.down.reachable).toBe(false);
+      expect(byName.down.healthy).toBe(false);
+    });
+  });
+
+  describe('tokens', () => {
+    it('issues a token LiveKit verifies and records it by id without the token', async () => {
+      const issued = await api()
+        .post('/api/livekit/token/generate')
+        .send({ identity: 'viewer-1', roomName: 'room-tokens', ttlSeconds: 300, grants: { canPublish: false } });
+      const claims = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(issued.body.token);
+      const record = await api().get(`/api/livekit/token/${issued.body.tokenId}`);
+
+      expect(issued.status).toBe(201);
+      expect(claims.sub).toBe('viewer-1');
+      expect(claims.video?.room).toBe('room-tokens');
+      expect(claims.video?.canPublish).toBe(false);
+      expect(record.body.identity).toBe('viewer-1');
+      expect(record.body.revoked).toBe(false);
+      expect(JSON.stringify(record.body)).not.toContain(issued.body.token);
+    });
+
+    it('validates a token and reports it revoked after revocation', async () => {
+      const issued = await api().post('/api/livekit/token/generate').send({ identity: 'viewer-2', roomName: 'room-tokens' });
+      const before = await api().post('/api/livekit/token/validate').send({ token: issued.body.token });
+      await api().post(`/api/livekit/token/${issued.body.tokenId}/revoke`);
+      const after = await api().post('/api/livekit/token/validate').send({ token: issued.body.token });
+      const record = await api().get(`/api/livekit/token/${issued.body.tokenId}`);
+
+      expect(before.body.valid).toBe(true);
+      expect(before.body.tokenId).toBe(issued.body.tokenId);
+      expect(after.body.valid).toBe(false);
+      expect(after.body.reason).toMatch(/revoked/);
+      expect(record.body.revoked).toBe(true);
+    });
+
+    it('reports an expired token as invalid', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      // Expired beyond the 60 s tolerance that LiveKit servers allow.
+      const expired = await new SignJWT({ video: { roomJoin: true, room: 'room-tokens' } })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(LIVEKIT_KEY)
+        .setSubject('late-viewer')
+        .setNotBefore(now - 600)
+        .setExpirationTime(now - 300)
+        .sign(new TextEncoder().encode(LIVEKIT_SECRET));
+      const response = await api().post('/api/livekit/token/validate').send({ token: expired });
+
+      expect(response.status).toBe(200);
+      expect(response.body.valid).toBe(false);
+      expect(response.body.reason).toMatch(/expired/);
+    });
+
+    it('reports a token signed with another secret as invalid', async () => {
+      const { AccessToken } = await import('livekit-server-sdk');
+      const foreign = new AccessToken(LIVEKIT_KEY, 'some-other-secret-0123456789', { identity: 'x' });
+      foreign.addGrant({ roomJoin: true, room: 'r' });
+      const response = await api().post('/api/livekit/token/validate').send({ token: await foreign.toJwt() });
+
+      expect(response.status).toBe(200);
+      expect(response.body.valid).toBe(false);
+      expect(response.body.reason).toMatch(/signature/);
+    });
+  });
+
+  describe('client stats analytics', () => {
+    it('buckets bandwidth and quality samples over time', async () => {
+      // Ten minutes ago on a minute boundary: older samples would fall outside the retention period.
+      const base = Math.floor((Date.now() - 600_000) / 60_000) * 60_000;
+      const sample = (offsetSeconds: number, extra: object) => ({
+        roomName: 'stats-room',
+        identity: 'alice',
+        timestamp: new Date(base + offsetSeconds * 1000).toISOString(),
+        bytesSent: 1000,
+        bytesReceived: 500,
+        ...extra,
+      });
+      const posted = await api()
+        .post('/api/livekit/analytics/stats')
+        .send({
+          samples: [
+            sample(10, { bitrateKbps: 800, packetLossPercent: 1, quality: 'excellent' }),
+            sample(20, { bitrateKbps: 1200, packetLossPercent: 3, quality: 'good' }),
+            sample(70, { bitrateKbps: 500, jitterMs: 12, quality: 'poor' }),
+          ],
+        });
+      const range = { from: new Date(base).toISOString(), to: new Date(base + 120_000).toISOString(), bucketSeconds: '60', roomName: 'stats-room' };
+      const bandwidth = await api().get('/api/livekit/analytics/bandwidth').query(range);
+      const quality = await api().get('/api/livekit/analytics/quality').query(range);
+
+      expect(posted.status).toBe(202);
+      expect(bandwidth.body.buckets).toHaveLength(2);
+      expect(bandwidth.body.buckets[0].bytesSent).toBe(2000);
+      expect(bandwidth.body.buckets[0].avgBitrateKbps).toBe(1000);
+      expect(bandwidth.body.buckets[1].bytesReceived).toBe(500);
+      expect(quality.body.buckets[0].avgPacketLossPercent).toBe(2);
+      expect(quality.body.buckets[0].quality).toEqual({ excellent: 1, good: 1, poor: 0, lost: 0 });
+      expect(quality.body.buckets[1].avgJitterMs).toBe(12);
+    });
+  });
+
+  describe('commands', () => {
+    it('applies known settings from config.apply and lists the others as ignored', async () => {
+      const result = await commands.send('livekit-sdk', 'config.apply', {
+        settings: { defaultTokenTtlSeconds: 900, 'srs.something': true },
+      });
+      const current = await api().get('/api/livekit/config');
+
+      expect(result.changed.defaultTokenTtlSeconds).toEqual({ from: expect.any(Number), to: 900 });
+      expect(result.ignored).toEqual(['srs.something']);
+      expect(current.body.defaultTokenTtlSeconds).toBe(900);
+    });
+
+    it('rejects invalid settings with invalid_argument naming the key', async () => {
+      await expect(
+        commands.send('livekit-sdk', 'config.apply', { settings: { defaultTokenTtlSeconds: -5 } }),
+      ).rejects.toMatchObject({ code: 'invalid_argument', details: [expect.objectContaining({ field: 'settings.defaultTokenTtlSeconds' })] });
+    });
+
+    it('issues a viewer token with subscribe-only grants', async () => {
+      const result = await commands.send('livekit-sdk', 'token.issue', { roomName: 'cmd-room', identity: 'watcher', role: 'viewer' });
+      const claims = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(result.token);
+
+      expect(claims.video?.canSubscribe).toBe(true);
+      expect(claims.video?.canPublish).toBe(false);
+      expect(claims.video?.roomAdmin).toBeUndefined();
+      expect(result.signalUrl).toMatch(/\/signal\/cmd-room$/);
+      expect(result.tokenId).toMatch(/^tok_/);
+    });
+
+    it('issues a host token with publish, subscribe and roomAdmin', async () => {
+      const result = await commands.send('livekit-sdk', 'token.issue', { roomName: 'cmd-room', identity: 'host', role: 'host', ttlSeconds: 600 });
+      const claims = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(result.token);
+
+      expect(claims.video).toMatchObject({ room: 'cmd-room', roomJoin: true, canPublish: true, canSubscribe: true, roomAdmin: true });
+      expect(Date.parse(result.expiresAt) - Date.now()).toBeGreaterThan(500_000);
+    });
+  });
+});

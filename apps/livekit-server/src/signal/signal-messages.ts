@@ -1,0 +1,74 @@
+import Joi from 'joi';
+
+const identity = Joi.string().min(1).max(128);
+const trackSid = Joi.string().pattern(/^TR_[A-Za-z0-9]{1,32}$/);
+
+/** Client-to-server messages over `/signal/{room}`, each keyed by `type`. */
+export const CLIENT_MESSAGES: Record<string, Joi.ObjectSchema> = {
+  join: Joi.object({ type: Joi.string().required() }),
+  offer: Joi.object({ type: Joi.string().required(), to: identity.required(), sdp: Joi.string().max(200000).required() }),
+  answer: Joi.object({ type: Joi.string().required(), to: identity.required(), sdp: Joi.string().max(200000).required() }),
+  'ice-candidate': Joi.object({
+    type: Joi.string().required(),
+    to: identity.required(),
+    candidate: Joi.object({
+      candidate: Joi.string().allow('').max(4096).required(),
+      sdpMid: Joi.string().allow(null, '').max(64),
+      sdpMLineIndex: Joi.number().integer().min(0).max(1024).allow(null),
+      usernameFragment: Joi.string().allow(null, '').max(256),
+    }).required(),
+  }),
+  'track-publish': Joi.object({
+    type: Joi.string().required(),
+    kind: Joi.string().valid('audio', 'video', 'data').required(),
+    name: Joi.string().max(256).allow('').default(''),
+    source: Joi.string().valid('unknown', 'camera', 'microphone', 'screen_share', 'screen_share_audio').default('unknown'),
+    muted: Joi.boolean().default(false),
+    width: Joi.number().integer().min(0).max(16384).default(0),
+    height: Joi.number().integer().min(0).max(16384).default(0),
+    mimeType: Joi.string().max(128).allow('').default(''),
+  }),
+  'track-unpublish': Joi.object({ type: Joi.string().required(), trackSid: trackSid.required() }),
+  mute: Joi.object({ type: Joi.string().required(), trackSid: trackSid.required(), muted: Joi.boolean().required() }),
+  'client-stats': Joi.object({
+    type: Joi.string().required(),
+    bitrateKbps: Joi.number().min(0).max(1e7),
+    packetLoss: Joi.number().min(0).max(100),
+    rttMs: Joi.number().min(0).max(600000),
+    jitterMs: Joi.number().min(0).max(600000),
+  }),
+  ping: Joi.object({ type: Joi.string().required(), id: Joi.alternatives(Joi.string().max(64), Joi.number()) }),
+  leave: Joi.object({ type: Joi.string().required() }),
+};
+
+export type ClientMessage = { type: string } & Record<string, unknown>;
+
+/** Parses and validates one message; returns an error description instead of throwing. */
+export function parseClientMessage(
+  raw: string,
+): { message: ClientMessage } | { error: { code: string; message: string; field?: string; requestType: string } } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { error: { code: 'malformed', message: 'the message is not valid JSON', requestType: 'unknown' } };
+  }
+  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { type?: unknown }).type !== 'string') {
+    return {
+      error: { code: 'malformed', message: 'the message must be a JSON object with a string "type"', field: 'type', requestType: 'unknown' },
+    };
+  }
+  const type = (parsed as { type: string }).type;
+  const schema = CLIENT_MESSAGES[type];
+  if (!schema) {
+    return {
+      error: { code: 'invalid_argument', message: `unknown message type "${type.slice(0, 64)}"`, field: 'type', requestType: 'unknown' },
+    };
+  }
+  const { error, value } = schema.validate(parsed, { abortEarly: true, errors: { wrap: { label: false } } });
+  if (error) {
+    const detail = error.details[0];
+    return { error: { code: 'invalid_argument', message: `${type}: ${detail.message}`, field: detail.path.join('.'), requestType: type } };
+  }
+  return { message: value as ClientMessage };
+}

@@ -1,0 +1,115 @@
+import type Redis from 'ioredis';
+
+import type { HistoryEntry, Orchestration } from '../schemas/orchestration.types';
+
+/** History entries kept per orchestration; older ones are trimmed. */
+const HISTORY_LIMIT = 500;
+
+// Creates the record, its index entries and the Idempotency-Key mapping in one step, unless the
+// key already maps to an orchestration: then returns that id and the stored request fingerprint.
+const CREATE_SCRIPT = `
+if KEYS[1] ~= '' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing then return existing end
+  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[4], ARGV[3])
+redis.call('SET', KEYS[5], ARGV[3])
+return false
+`;
+
+export interface CreateResult {
+  created: boolean;
+  id: string;
+  /** Fingerprint of the request stored with the Idempotency-Key, when one was given. */
+  fingerprint?: string;
+}
+
+/** Orchestration records, their history and event-driven media state in Redis. */
+export class OrchestrationStore {
+  private readonly base: string;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+    private readonly idempotencyTtlSeconds = 24 * 3600,
+  ) {
+    this.base = `${keyPrefix}:orchestrator`;
+  }
+
+  private recordKey(id: string): string {
+    return `${this.base}:orch:${id}`;
+  }
+
+  /** Stores a new orchestration, or returns the one an earlier request with the same key created. */
+  async create(record: Orchestration, fingerprint: string): Promise<CreateResult> {
+    const { request } = record;
+    const idemKey = record.idempotencyKey ? `${this.base}:idem:${record.idempotencyKey}` : '';
+    const existing = (await this.redis.eval(
+      CREATE_SCRIPT,
+      5,
+      idemKey,
+      this.recordKey(record.id),
+      `${this.base}:index`,
+      `${this.base}:by-stream:${request.app}/${request.name}`,
+      `${this.base}:by-room:${request.room.name}`,
+      JSON.stringify(record),
+      Date.parse(record.createdAt),
+      record.id,
+      JSON.stringify({ id: record.id, fingerprint }),
+      this.idempotencyTtlSeconds,
+    )) as string | null;
+    if (!existing) return { created: true, id: record.id };
+    const stored = JSON.parse(existing) as { id: string; fingerprint: string };
+    return { created: false, id: stored.id, fingerprint: stored.fingerprint };
+  }
+
+  async get(id: string): Promise<Orchestration | undefined> {
+    const text = await this.redis.get(this.recordKey(id));
+    return text ? (JSON.parse(text) as Orchestration) : undefined;
+  }
+
+  /** Saves the record. Only the flow worker that holds the orchestration's job calls this. */
+  async save(record: Orchestration): Promise<void> {
+    record.updatedAt = new Date().toISOString();
+    await this.redis.set(this.recordKey(record.id), JSON.stringify(record));
+  }
+
+  /** Returns the newest orchestrations first, at most `limit`. */
+  async list(limit: number): Promise<Orchestration[]> {
+    const ids = await this.redis.zrevrange(`${this.base}:index`, 0, limit - 1);
+    if (ids.length === 0) return [];
+    const texts = await this.redis.mget(ids.map((id) => this.recordKey(id)));
+    return texts.filter((text): text is string => Boolean(text)).map((text) => JSON.parse(text) as Orchestration);
+  }
+
+  async idForStream(app: string, name: string): Promise<string | null> {
+    return this.redis.get(`${this.base}:by-stream:${app}/${name}`);
+  }
+
+  async idForRoom(roomName: string): Promise<string | null> {
+    return this.redis.get(`${this.base}:by-room:${roomName}`);
+  }
+
+  async appendHistory(id: string, entry: Omit<HistoryEntry, 'time'>): Promise<void> {
+    const key = `${this.recordKey(id)}:history`;
+    const line = JSON.stringify({ time: new Date().toISOString(), ...entry });
+    await this.redis.multi().rpush(key, line).ltrim(key, -HISTORY_LIMIT, -1).exec();
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const lines = await this.redis.lrange(`${this.recordKey(id)}:history`, 0, -1);
+    return lines.map((line) => JSON.parse(line) as HistoryEntry);
+  }
+
+  /** Media state kept up to date by events (publish state, transcode state, playlist path). */
+  async setMedia(id: string, fields: Record<string, string>): Promise<void> {
+    await this.redis.hset(`${this.recordKey(id)}:media`, fields);
+  }
+
+  async media(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(`${this.recordKey(id)}:media`);
+  }
+}

@@ -1,0 +1,62 @@
+/* eslint-disable @typescript-eslint/no-require-imports */
+// node-media-server ships CommonJS without types; these are the parts the adapter touches.
+
+export interface NmsSession {
+  id: string;
+  ip: string;
+  protocol: string;
+  isPublisher: boolean;
+  streamApp: string;
+  streamName: string;
+  streamPath: string;
+  streamQuery: Record<string, string | string[]>;
+  createTime: number;
+  inBytes: number;
+  outBytes: number;
+  videoCodec: number;
+  videoWidth: number;
+  videoHeight: number;
+  videoFramerate: number;
+  audioCodec: number;
+  audioChannels: number;
+  audioSamplerate: number;
+  socket?: import('node:net').Socket;
+  res?: import('node:http').ServerResponse;
+  close(): void;
+  sendBuffer(buffer: Buffer): void;
+}
+
+export interface NmsBroadcast {
+  publisher: NmsSession | null;
+  subscribers: Map<string, NmsSession>;
+  postPlay(session: unknown): string | null;
+  donePlay(session: unknown): void;
+}
+
+export interface NmsContext {
+  sessions: Map<string, NmsSession>;
+  broadcasts: Map<string, NmsBroadcast>;
+  eventEmitter: import('node:events').EventEmitter;
+}
+
+export interface NmsServer {
+  rtmpServer: { handleRequest(socket: import('node:net').Socket): void };
+  httpServer: { handleFlv(req: unknown, res: unknown): void };
+  stop(): Promise<void>;
+}
+
+export const NodeMediaServer = require('node-media-server') as new (config: object) => NmsServer;
+export const nmsContext = require('node-media-server/src/core/context.js') as NmsContext;
+export const nmsLogger = require('node-media-server/src/core/logger.js') as {
+  level: string;
+  log: (message: string, level?: string) => void;
+};
+export const nmsRates = require('node-media-server/src/core/rate_sampler.js') as {
+  rateSampler: { getStreamRates(path: string): { inBps: number; outBps: number } };
+};
+export const BaseSession = require('node-media-server/src/session/base_session.js') as new () => NmsSession;
+export const NMS_VERSION = (require('node-media-server/package.json') as { version: string }).version;
+
+/** FLV codec ids as node-media-server reports them from onMetaData. */
+export const VIDEO_CODECS: Record<number, string> = { 7: 'H264', 12: 'HEVC', 13: 'AV1' };
+export const AUDIO_CODECS: Record<number, string> = { 2: 'MP3', 10: 'AAC', 13: 'OPUS' };

@@ -1,0 +1,175 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { REFERENCE_DIR, readReference } from './srs-api.double';
+import { startTestAdapter } from './helpers';
+import type { TestAdapter } from './helpers';
+
+interface SequenceEvent {
+  path: string;
+  body: Record<string, string>;
+}
+
+interface HookCapture {
+  request: { body_raw: string; body: Record<string, string> };
+}
+
+let t: TestAdapter;
+
+beforeAll(async () => {
+  t = await startTestAdapter({ DEFAULT_RECONNECT_WINDOW_SECONDS: '0' });
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${t.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return (await response.json()) as Record<string, any>;
+}
+
+async function callback(action: string, raw: string, secret = t.secret) {
+  const response = await fetch(`${t.api}/webhooks/srs/${action}?secret=${secret}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'SRS/7.0.18(Hang)' },
+    body: raw,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Creates a stream for every path a sequence touches except those in `skip`. */
+async function createStreams(events: SequenceEvent[], options: { skip?: string[]; signed?: string[] } = {}) {
+  const created = new Map<string, Record<string, any>>();
+  for (const event of events) {
+    const [, app, name] = (event.body.stream_url ?? '').split('/');
+    const path = `${app}/${name}`;
+    if (created.has(path) || options.skip?.includes(name)) continue;
+    const playback = options.signed?.includes(name) ? 'signed' : 'public';
+    created.set(path, await api('POST', '/api/v1/streams', { app, name, playback, reconnectWindowSeconds: 0 }));
+  }
+  return created;
+}
+
+/**
+ * Puts the stream's real key into a captured publish, because the capture server accepted every
+ * publish. Captures with a deliberately bad key (`key=bad`) or a second publisher (`dup=1`) stay.
+ */
+function withRealKey(body: Record<string, string>, streams: Map<string, Record<string, any>>): Record<string, string> {
+  if (body.action !== 'on_publish') return body;
+  const query = new URLSearchParams(body.param.replace(/^\?/, ''));
+  if (query.get('key') === 'bad' || query.has('dup')) return body;
+  const stream = streams.get(body.stream_url.slice(1));
+  if (!stream) return body;
+  query.set('key', stream.streamKey);
+  return { ...body, param: `?${query.toString()}` };
+}
+
+function expectedAllow(body: Record<string, string>, streams: Map<string, Record<string, any>>): boolean {
+  const stream = streams.get(body.stream_url.slice(1));
+  if (body.action === 'on_publish') return !!stream && new URLSearchParams(body.param.slice(1)).get('key') === stream.streamKey;
+  if (body.action === 'on_play') return !!stream && stream.stream.playback === 'public';
+  return true;
+}
+
+const SEQUENCES = readdirSync(join(REFERENCE_DIR, 'sequences')).filter((file) => file.endsWith('.json')).sort();
+
+describe('SRS callback sequences', () => {
+  it.each(SEQUENCES)('replays %s with the right replies and final state', async (file) => {
+    const { events } = readReference<{ events: SequenceEvent[] }>(`sequences/${file}`);
+    const streams = await createStreams(events, { skip: ['nostream'], signed: ['cam3'] });
+
+    for (const event of events) {
+      const body = withRealKey(event.body, streams);
+      const reply = await callback(body.action, JSON.stringify(body));
+      if (expectedAllow(body, streams)) {
+        expect({ action: body.action, client: body.client_id, status: reply.status, text: reply.text })
+          .toEqual({ action: body.action, client: body.client_id, status: 200, text: '{"code":0}' });
+      } else {
+        expect({ action: body.action, client: body.client_id, status: reply.status })
+          .toEqual({ action: body.action, client: body.client_id, status: 403 });
+        expect(JSON.parse(reply.text).code).not.toBe(0);
+      }
+    }
+
+    for (const stream of streams.values()) {
+      const stat = await api('GET', `/api/v1/streams/${stream.streamId}/stat`);
+      expect({ name: stream.name, state: stat.state }).toEqual({ name: stream.name, state: 'idle' });
+      expect(stat.viewers).toEqual({ rtmp: 0, flv: 0, hls: 0 });
+      await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+    }
+  });
+
+  it('applies a duplicated callback once', async () => {
+    const { events } = readReference<{ events: SequenceEvent[] }>('sequences/run-A-normal-publish-and-plays.json');
+    const streams = await createStreams(events);
+    const stream = [...streams.values()][0];
+    let midway: Record<string, any> | undefined;
+
+    for (const [index, event] of events.entries()) {
+      const body = JSON.stringify(withRealKey(event.body, streams));
+      const first = await callback(event.body.action, body);
+      const second = await callback(event.body.action, body);
+      expect(second).toEqual(first);
+      if (index === 7) midway = await api('GET', `/api/v1/streams/${stream.streamId}/stat`);
+    }
+
+    expect(midway?.state).toBe('live');
+    expect(midway?.viewers).toEqual({ rtmp: 1, flv: 1, hls: 1 });
+    const types = (await t.events())
+      .filter((event) => (event.data as { streamId: string }).streamId === stream.streamId)
+      .map((event) => event.type);
+    expect(types).toEqual(['stream.published', 'stream.dvr_ready', 'stream.ended']);
+    const stat = await api('GET', `/api/v1/streams/${stream.streamId}/stat`);
+    expect(stat.viewers).toEqual({ rtmp: 0, flv: 0, hls: 0 });
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+
+  it('keeps the stream live when a rejected second publisher ends', async () => {
+    const { events } = readReference<{ events: SequenceEvent[] }>('sequences/run-C-allow-deny-matrix.json');
+    const cam3 = events.filter((event) => event.body.stream === 'cam3');
+    const streams = await createStreams(cam3);
+    const stream = [...streams.values()][0];
+    const first = withRealKey(cam3[0].body, streams);
+    expect((await callback('on_publish', JSON.stringify(first))).status).toBe(200);
+
+    // The captured busy publisher (same stream_id, another client) with the right key this time.
+    const busy = readReference<HookCapture>('hooks/on_publish-duplicate-stream-busy.json').request.body;
+    const keyed = { ...busy, param: `?key=${stream.streamKey}` };
+    expect((await callback('on_publish', JSON.stringify(keyed))).status).toBe(403);
+    const unpublish = { ...keyed, action: 'on_unpublish' };
+    expect((await callback('on_unpublish', JSON.stringify(unpublish))).text).toBe('{"code":0}');
+
+    const after = await api('GET', `/api/v1/streams/${stream.streamId}/stat`);
+    expect(after.state).toBe('live');
+    expect(after.publisher.clientId).toBe(first.client_id);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+});
+
+const HOOKS = readdirSync(join(REFERENCE_DIR, 'hooks')).filter((file) => file.endsWith('.json')).sort();
+
+describe('SRS callback captures', () => {
+  it.each(HOOKS)('answers %s as SRS expects', async (file) => {
+    const capture = readReference<HookCapture>(`hooks/${file}`);
+    const original = capture.request.body;
+    const [, app, name] = original.stream_url.split('/');
+    const signed = file.includes('denied');
+    const stream = await api('POST', '/api/v1/streams', { app, name, playback: signed ? 'signed' : 'public' });
+    const streams = new Map([[`${app}/${name}`, stream]]);
+    const body = withRealKey(original, streams);
+    const raw = body === original ? capture.request.body_raw : JSON.stringify(body);
+
+    const reply = await callback(original.action, raw);
+    const allow = expectedAllow(body, streams) && !(signed && original.action === 'on_play');
+    expect({ status: reply.status, allowed: reply.text === '{"code":0}' }).toEqual({ status: allow ? 200 : 403, allowed: allow });
+    const after = await api('GET', `/api/v1/streams/${stream.streamId}`);
+    const expectedState = allow && original.action === 'on_publish' ? 'live' : 'idle';
+    expect(after.state).toBe(expectedState);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+});
