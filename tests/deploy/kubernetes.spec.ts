@@ -97,7 +97,7 @@ describe.each(BUILD_NAMES)('kustomize build %s', (buildName) => {
     const invalid = results.filter((result) => result.status === 'invalid');
     expect(invalid).toEqual([]);
     expect(results).toHaveLength(resources.length);
-  });
+  }, 120000);
 
   it('leaves only the ScaledObject unschematized', () => {
     const unknown = validationOf(buildName).filter((result) => result.status === 'unknown');

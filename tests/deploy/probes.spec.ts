@@ -47,15 +47,15 @@ describe.each(SERVICE_NAMES)('%s probe paths', (app: ServiceName) => {
     });
     const first = [...ports.values()][0];
     await waitFor(async () => (await fetch(`http://127.0.0.1:${first}/health`)).status === 200, {
-      timeoutMs: 45000,
+      timeoutMs: 90000,
       what: `${app} /health`,
     });
-  });
+  }, 120000);
 
   afterAll(async () => {
     if (child) await stopProcess(child, 15000);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 30000);
 
   it('serves /health on every listener', async () => {
     for (const [listener, port] of ports) {

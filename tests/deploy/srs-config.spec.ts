@@ -168,10 +168,10 @@ describe('rendered callback URL against srs-adapter', () => {
     });
     adapter = spawn(process.execPath, [bundle], { cwd: ROOT, env: { ...env, PATH: process.env.PATH }, stdio: 'ignore' });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, {
-      timeoutMs: 30000,
+      timeoutMs: 90000,
       what: 'srs-adapter /health',
     });
-  });
+  }, 120000);
 
   afterAll(async () => {
     if (adapter) await stopProcess(adapter, 10000);
