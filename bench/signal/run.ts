@@ -21,6 +21,7 @@ const PAIRS = 10;
 const WINDOW = 16;
 const MESSAGES = Number(process.env.SIGNAL_BENCH_MESSAGES ?? 20000);
 const JOINS = Number(process.env.SIGNAL_BENCH_JOINS ?? 500);
+const ROOM_SIZE = 10;
 const IDLE_TARGET = Number(process.env.SIGNAL_BENCH_IDLE ?? 5000);
 const DEADLINE = Date.now() + 10 * 60 * 1000;
 
@@ -122,8 +123,11 @@ async function relayThroughput(target: Target) {
   return { perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length };
 }
 
+/** Joins into rooms of ROOM_SIZE participants, the size of a typical interactive room. */
 async function joinRate(target: Target) {
-  const urls = await Promise.all(Array.from({ length: JOINS }, (_, index) => target.url('bench-joins', `j${index}`)));
+  const urls = await Promise.all(
+    Array.from({ length: JOINS }, (_, index) => target.url(`bench-joins-${Math.floor(index / ROOM_SIZE)}`, `j${index}`)),
+  );
   const started = process.hrtime.bigint();
   const sockets = await inBatches(JOINS, 25, (index) => openSocket(urls[index]));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

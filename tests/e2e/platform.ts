@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { baseTestEnv, freePort, stopProcess, tempDir, waitFor } from '@castplane/testing';
@@ -32,8 +32,13 @@ export class Platform {
   env: NodeJS.ProcessEnv = {};
   ports!: PlatformPorts;
 
-  /** Builds every app into dist/apps. */
+  /**
+   * Builds every app into dist/apps unless each bundle is newer than every source file. `npm test`
+   * builds before jest starts, and rebuilding then would rewrite bundles that other suites are
+   * starting at that moment.
+   */
   static build(): void {
+    if (bundlesAreCurrent()) return;
     execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'ignore' });
   }
 
@@ -80,6 +85,7 @@ export class Platform {
       ORCHESTRATOR_STEP_TIMEOUT_MS: '8000',
       ORCHESTRATOR_STEP_ATTEMPTS: '2',
       ORCHESTRATOR_HEALTH_TIMEOUT_MS: '5000',
+      ORCHESTRATOR_FLOW_LOCK_MS: '3000',
       ...extra,
     });
     for (const name of SERVICE_ORDER) this.spawn(name);
@@ -129,4 +135,22 @@ export class Platform {
     // Set E2E_KEEP_DIR=1 to keep the media and service logs for a look after the run.
     if (!process.env.E2E_KEEP_DIR) this.dir.cleanup();
   }
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function bundlesAreCurrent(): boolean {
+  const bundles = SERVICE_ORDER.map((name) => join(root, 'dist', 'apps', name, 'main.js'));
+  if (!bundles.every((bundle) => existsSync(bundle))) return false;
+  const oldestBundle = Math.min(...bundles.map((bundle) => statSync(bundle).mtimeMs));
+  const sources = [...SERVICE_ORDER.map((name) => join(root, 'apps', name, 'src')), join(root, 'libs')];
+  return sources.every((dir) => newestSource(dir) < oldestBundle);
 }

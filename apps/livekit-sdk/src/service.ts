@@ -37,19 +37,30 @@ function defaultSettings(config: Readonly<LivekitSdkConfig>) {
   };
 }
 
-function buildServices(runtime: Runtime, config: Readonly<LivekitSdkConfig>, settings: SettingsService) {
-  const { redis, logger } = runtime;
-  const keyPrefix = config.REDIS_KEY_PREFIX;
-  const livekit = new LivekitClients(() => settings.target(), config.LIVEKIT_REQUEST_TIMEOUT_SECONDS);
-  const tokens = new TokenService({ redis, keyPrefix, livekit });
-  const signalBase = () => signalBaseUrl(settings.current().livekitUrl, config.LIVEKIT_SIGNAL_URL);
-  const rooms = new RoomService({ livekit, tokens, settings, signalBase });
+// Parses the client and region lists before anything connects, so a bad entry fails startup cleanly.
+function loadStatic(config: Readonly<LivekitSdkConfig>) {
   const clients = ClientRegistry.load({
     inline: config.SDK_CLIENTS,
     file: config.SDK_CLIENTS_FILE,
     devSecret: config.SDK_DEV_CLIENT_SECRET,
     nodeEnv: config.NODE_ENV,
   });
+  return { clients, regions: parseRegions(config.LIVEKIT_REGIONS, config.LIVEKIT_URL) };
+}
+
+function buildServices(
+  runtime: Runtime,
+  config: Readonly<LivekitSdkConfig>,
+  settings: SettingsService,
+  { clients, regions: regionList }: ReturnType<typeof loadStatic>,
+) {
+  const { redis, logger } = runtime;
+  const keyPrefix = config.REDIS_KEY_PREFIX;
+  const livekit = new LivekitClients(() => settings.target(), config.LIVEKIT_REQUEST_TIMEOUT_SECONDS);
+  const tokens = new TokenService({ redis, keyPrefix, livekit });
+  const signalBase = () => signalBaseUrl(settings.current().livekitUrl, config.LIVEKIT_SIGNAL_URL);
+  const rooms = new RoomService({ livekit, tokens, settings, signalBase });
+
   const auth = new AuthService({
     redis,
     keyPrefix,
@@ -64,23 +75,30 @@ function buildServices(runtime: Runtime, config: Readonly<LivekitSdkConfig>, set
       loginWindowSeconds: config.SDK_LOGIN_WINDOW_SECONDS,
     },
   });
-  const store = new AnalyticsStore({ redis, keyPrefix, retentionDays: config.SDK_ANALYTICS_RETENTION_DAYS });
+
+  const retentionDays = config.SDK_ANALYTICS_RETENTION_DAYS;
+  const store = new AnalyticsStore({ redis, keyPrefix, retentionDays });
   const regions = new RegionService({
-    regions: parseRegions(config.LIVEKIT_REGIONS, config.LIVEKIT_URL),
+    regions: regionList,
     timeoutMs: config.LIVEKIT_REGION_PROBE_TIMEOUT_MS,
   });
   return { livekit, tokens, rooms, auth, store, regions, clients };
 }
 
-/** Starts the SDK API, the webhook receiver and the queue workers; returns handles for shutdown and tests. */
-export async function startLivekitSdk(config: Readonly<LivekitSdkConfig>, options: StartOptions = {}): Promise<RunningService> {
-  const runtime = new Runtime({ service: 'livekit-sdk', config, secrets: SECRETS, logStream: options.logStream });
+/** Starts the SDK API, the webhook receiver and the queue workers, and returns handles for shutdown and tests. */
+export async function startLivekitSdk(
+  config: Readonly<LivekitSdkConfig>,
+  options: StartOptions = {},
+): Promise<RunningService> {
+  const { logStream } = options;
+  const loaded = loadStatic(config);
+  const runtime = new Runtime({ service: 'livekit-sdk', config, secrets: SECRETS, logStream });
   const { redis, logger } = runtime;
   const keyPrefix = config.REDIS_KEY_PREFIX;
   const settings = new SettingsService({ redis, keyPrefix, defaults: defaultSettings(config), logger });
   await settings.start();
 
-  const built = buildServices(runtime, config, settings);
+  const built = buildServices(runtime, config, settings, loaded);
   const webhookQueue = createQueue<WebhookJob>(runtime.queues, WEBHOOK_QUEUE);
   const events = new EventPublisher(runtime.queues, 'livekit-sdk');
   const services: AppServices = {
@@ -91,18 +109,29 @@ export async function startLivekitSdk(config: Readonly<LivekitSdkConfig>, option
     settings,
     regions: built.regions,
     analytics: new AnalyticsService(built.store),
-    webhooks: new WebhookIntake({ redis, keyPrefix, livekit: built.livekit, settings, queue: webhookQueue, logger }),
+    webhooks: new WebhookIntake({
+      redis,
+      keyPrefix,
+      livekit: built.livekit,
+      settings,
+      queue: webhookQueue,
+      logger,
+    }),
   };
   const processor = new WebhookProcessor({ redis, keyPrefix, analytics: built.store, events, logger });
-  const webhookWorker = createWorker<WebhookJob>(runtime.queues, WEBHOOK_QUEUE, (job) => processor.process(job.data), {
-    // One at a time keeps the order in which LiveKit delivered a room's events on this replica.
-    concurrency: 1,
-  });
+  // One job at a time keeps the order in which LiveKit delivered a room's events on this replica.
+  const webhookWorker = createWorker<WebhookJob>(
+    runtime.queues,
+    WEBHOOK_QUEUE,
+    (job) => processor.process(job.data),
+    { concurrency: 1 },
+  );
   const commandWorker = startCommandWorker(runtime.queues, services);
   logger.info('sdk clients loaded', { clients: built.clients.size });
 
   await runtime.listen('api', runtime.createApp('api', apiRoutes(services)), config.LIVEKIT_SDK_API_PORT);
-  await runtime.listen('webhooks', runtime.createApp('webhooks', webhookRoutes(services.webhooks)), config.LIVEKIT_SDK_WEBHOOK_PORT);
+  const webhookApp = runtime.createApp('webhooks', webhookRoutes(services.webhooks));
+  await runtime.listen('webhooks', webhookApp, config.LIVEKIT_SDK_WEBHOOK_PORT);
 
   runtime.shutdown.register('command worker', () => commandWorker.close());
   runtime.shutdown.register('webhook worker', () => webhookWorker.close());

@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { RoomServiceClient } from 'livekit-server-sdk';
+import { RoomServiceClient, TokenVerifier } from 'livekit-server-sdk';
 import request from 'supertest';
 import WebSocket from 'ws';
 
@@ -15,10 +16,30 @@ import type { StartedSdk } from './helpers';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
+const BUNDLE = join(ROOT, 'dist', 'apps', 'livekit-server', 'main.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+// Rebuilds the bundle only when a source is newer, so suites running in parallel (npm test builds
+// everything first) do not rewrite a bundle another suite is starting.
+function buildLivekitServer(): void {
+  const sources = [join(ROOT, 'apps', 'livekit-server', 'src'), ...readdirSync(join(ROOT, 'libs')).map((lib) => join(ROOT, 'libs', lib, 'src'))];
+  const newest = Math.max(...sources.filter((dir) => existsSync(dir)).map(newestSource));
+  if (existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= newest) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), 'livekit-server'], { cwd: ROOT, stdio: 'ignore' });
+}
+
 /** Builds and starts the embedded livekit-server bundle, sending its webhooks to `webhookUrl`. */
 async function startLivekitServer(clientPort: number, webhookUrl: string, env: NodeJS.ProcessEnv) {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), 'livekit-server'], { cwd: ROOT, stdio: 'ignore' });
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'livekit-server', 'main.js')], {
+  buildLivekitServer();
+  const child = spawn(process.execPath, [BUNDLE], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -135,6 +156,24 @@ describe('livekit-sdk against the embedded livekit-server', () => {
     expect(room.body.participants.map((participant: { identity: string }) => participant.identity)).toContain('guest-1');
   });
 
+  it('gives a read-only caller a subscribe-only join token', async () => {
+    const roomName = unique('viewer');
+    await createStream(roomName);
+    const reader = await testToken(['read']);
+    const join = await request(sdk.api).post(`/api/livekit/room/${roomName}/join`).set('Authorization', `Bearer ${reader}`).send({});
+    const publish = await request(sdk.api)
+      .post(`/api/livekit/room/${roomName}/join`)
+      .set('Authorization', `Bearer ${reader}`)
+      .send({ canPublish: true });
+    const claims = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(join.body.token);
+
+    expect(join.status).toBe(201);
+    expect(claims.sub).toBe('test-suite');
+    expect(claims.video?.canPublish).toBe(false);
+    expect(claims.video?.canSubscribe).toBe(true);
+    expect(publish.status).toBe(403);
+  });
+
   it('removes the participant from livekit-server on leave', async () => {
     const roomName = unique('leave');
     await createStream(roomName);
@@ -173,6 +212,18 @@ describe('livekit-sdk against the embedded livekit-server', () => {
     expect(participants.joins).toBe(1);
     expect(roomsReport.total).toBe(1);
     expect(roomsReport.rooms[0].currentParticipants).toBe(1);
+
+    await api().post(`/api/livekit/room/${roomName}/leave`).send({ identity: 'guest-3' });
+    const afterLeave = await waitFor(
+      async () => {
+        const body = (await api().get('/api/livekit/analytics/participants').query({ roomName })).body;
+        return body.leaves >= 1 ? body : undefined;
+      },
+      { timeoutMs: 30000, what: 'participant_left webhook' },
+    );
+    const roomsAfter = (await api().get('/api/livekit/analytics/rooms').query({ roomName })).body;
+    expect(afterLeave.leaves).toBe(1);
+    expect(roomsAfter.rooms[0].currentParticipants).toBe(0);
   });
 
   it('starts, stops and deletes a stream through its room', async () => {

@@ -58,7 +58,7 @@ describe('webhook receiver', () => {
       const rooms = await waitFor(async () => {
         const body = await analytics('rooms', name);
         return body.total === 1 ? body : undefined;
-      }, { what: 'room in analytics' });
+      }, { timeoutMs: 30000, what: 'room in analytics' });
       expect(rooms.active).toBe(1);
       expect(rooms.rooms[0].name).toBe(name);
     });
@@ -86,7 +86,7 @@ describe('webhook receiver', () => {
       const participants = await waitFor(async () => {
         const body = await analytics('participants', name);
         return body.joins === 2 && body.leaves === 1 ? body : undefined;
-      }, { what: 'participant analytics' });
+      }, { timeoutMs: 30000, what: 'participant analytics' });
       const rooms = await analytics('rooms', name);
 
       expect(participants.sessionLengths.count).toBe(1);
@@ -105,10 +105,10 @@ describe('webhook receiver', () => {
       expect(first.status).toBe(202);
       expect(replay.status).toBe(200);
       expect(replay.body.status).toBe('duplicate');
-      await waitFor(async () => (await analytics('participants', name)).joins === 1, { what: 'join counted' });
+      await waitFor(async () => (await analytics('participants', name)).joins === 1, { timeoutMs: 30000, what: 'join counted' });
       const control = webhookEvent({ event: 'room_started', room });
       await postWebhook(sdk.webhooks, control);
-      await waitFor(async () => (await analytics('rooms', name)).total === 1, { what: 'control event applied' });
+      await waitFor(async () => (await analytics('rooms', name)).total === 1, { timeoutMs: 30000, what: 'control event applied' });
       expect((await analytics('participants', name)).joins).toBe(1);
     });
 
@@ -120,7 +120,7 @@ describe('webhook receiver', () => {
       const rooms = await waitFor(async () => {
         const body = await analytics('rooms', name);
         return body.total === 1 ? body : undefined;
-      }, { what: 'room from participant_left' });
+      }, { timeoutMs: 30000, what: 'room from participant_left' });
       expect(rooms.rooms[0].currentParticipants).toBe(0);
       expect(rooms.peakParticipants).toBe(0);
     });
@@ -130,9 +130,9 @@ describe('webhook receiver', () => {
       const room = roomInfo(name);
       const dave = participantInfo('dave');
       await postWebhook(sdk.webhooks, webhookEvent({ event: 'participant_left', room, participant: dave }));
-      await waitFor(async () => (await analytics('participants', name)).leaves === 1, { what: 'leave applied' });
+      await waitFor(async () => (await analytics('participants', name)).leaves === 1, { timeoutMs: 30000, what: 'leave applied' });
       await postWebhook(sdk.webhooks, webhookEvent({ event: 'participant_joined', room, participant: dave }));
-      await waitFor(async () => (await analytics('participants', name)).joins === 1, { what: 'late join applied' });
+      await waitFor(async () => (await analytics('participants', name)).joins === 1, { timeoutMs: 30000, what: 'late join applied' });
 
       const rooms = await analytics('rooms', name);
       expect(rooms.rooms[0].currentParticipants).toBe(0);
@@ -143,15 +143,15 @@ describe('webhook receiver', () => {
       const room = roomInfo(name);
       const erin = participantInfo('erin');
       await postWebhook(sdk.webhooks, webhookEvent({ event: 'participant_joined', room, participant: erin }));
-      await waitFor(async () => (await analytics('participants', name)).joins === 1, { what: 'join applied' });
+      await waitFor(async () => (await analytics('participants', name)).joins === 1, { timeoutMs: 30000, what: 'join applied' });
       await postWebhook(sdk.webhooks, webhookEvent({ event: 'room_finished', room }));
       await postWebhook(sdk.webhooks, webhookEvent({ event: 'participant_left', room, participant: erin }));
 
       const rooms = await waitFor(async () => {
         const body = await analytics('rooms', name);
         return body.active === 0 ? body : undefined;
-      }, { what: 'room finished' });
-      await waitFor(async () => (await analytics('participants', name)).leaves === 1, { what: 'leave applied' });
+      }, { timeoutMs: 30000, what: 'room finished' });
+      await waitFor(async () => (await analytics('participants', name)).leaves === 1, { timeoutMs: 30000, what: 'leave applied' });
       expect(rooms.rooms[0].currentParticipants).toBe(0);
       expect(rooms.durations.count).toBe(1);
     });
@@ -161,7 +161,7 @@ describe('webhook receiver', () => {
       const event = webhookEvent({ event: 'participant_joined', room: roomInfo(name), participant: participantInfo('frank') });
       await postWebhook(sdk.webhooks, event);
 
-      const job = await waitFor(() => orchestratorQueue.getJob(`livekit-${event.id}`), { what: 'orchestrator event' });
+      const job = await waitFor(() => orchestratorQueue.getJob(`livekit-${event.id}`), { timeoutMs: 30000, what: 'orchestrator event' });
       expect(job.data.type).toBe('participant.joined');
       expect(job.data.source).toBe('livekit-sdk');
       expect(job.data.data).toEqual({ roomName: name, identity: 'frank', participantSid: expect.stringMatching(/^PA_/) });
@@ -176,7 +176,7 @@ describe('webhook receiver', () => {
       });
       await postWebhook(sdk.webhooks, event, '/webhooks/livekit/track_published');
 
-      const job = await waitFor(() => orchestratorQueue.getJob(`livekit-${event.id}`), { what: 'track event' });
+      const job = await waitFor(() => orchestratorQueue.getJob(`livekit-${event.id}`), { timeoutMs: 30000, what: 'track event' });
       expect(job.data.type).toBe('track.published');
       expect(job.data.data.kind).toBe('video');
     });
@@ -191,7 +191,7 @@ describe('webhook receiver', () => {
       const participants = await waitFor(async () => {
         const body = await analytics('participants', name);
         return body.aborted === 1 ? body : undefined;
-      }, { what: 'aborted connection' });
+      }, { timeoutMs: 30000, what: 'aborted connection' });
       expect(participants.leaves).toBe(0);
       expect(participants.joins).toBe(0);
     });
@@ -204,7 +204,7 @@ describe('webhook receiver', () => {
       });
       await postWebhook(sdk.webhooks, event);
 
-      const job = await waitFor(() => orchestratorQueue.getJob(`livekit-${event.id}`), { what: 'egress event' });
+      const job = await waitFor(() => orchestratorQueue.getJob(`livekit-${event.id}`), { timeoutMs: 30000, what: 'egress event' });
       expect(job.data.type).toBe('egress.started');
       expect(job.data.data).toEqual({ roomName: 'egress-room', egressId: 'EG_abcdefghijkl' });
     });
@@ -214,7 +214,8 @@ describe('webhook receiver', () => {
       const response = await postWebhook(sdk.webhooks, event);
 
       expect(response.status).toBe(202);
-      await waitFor(async () => (await sdk.logs.lines()).some((line) => line.eventId === event.id && line.msg === 'webhook applied'), {
+      await waitFor(async () => sdk.logs.lines().some((line) => line.eventId === event.id && line.msg === 'webhook applied'), {
+        timeoutMs: 30000,
         what: 'ingress event applied',
       });
       expect(await orchestratorQueue.getJob(`livekit-${event.id}`)).toBeUndefined();

@@ -96,7 +96,7 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
     ],
     {
       mount: (app) => {
-        // LiveKit's health check: any method on exactly `/` answers 200 `OK`.
+        // LiveKit's health check: any method on exactly `/` returns 200 `OK`.
         app.all('/', (_req, res) => {
           res.type('text/plain').send('OK');
         });

@@ -53,7 +53,7 @@ export async function startTestServer(
   };
 }
 
-/** A LiveKit access token for a participant. */
+/** Signs a LiveKit access token for a participant. */
 export async function joinToken(
   server: Pick<TestServer, 'apiKey' | 'apiSecret'>,
   identity: string,
@@ -139,7 +139,7 @@ export interface CapturedWebhook {
   contentType?: string;
 }
 
-/** A local webhook receiver that keeps the raw bodies, as LiveKit's docs advise for Express. */
+/** Starts a local webhook receiver that keeps the raw bodies, as LiveKit's docs advise for Express. */
 export async function startWebhookReceiver(options: { failFirst?: number } = {}) {
   const received: CapturedWebhook[] = [];
   let failures = options.failFirst ?? 0;

@@ -147,7 +147,7 @@ describe('Twirp RoomService with livekit-server-sdk', () => {
 
     const getMethod = await fetch(`${lk.clientUrl}/twirp/livekit.RoomService/ListRooms`);
     expect(getMethod.status).toBe(404);
-    expect((await getMethod.json()).code).toBe('bad_route');
+    expect(((await getMethod.json()) as any).code).toBe('bad_route');
 
     const malformed = await fetch(`${lk.clientUrl}/twirp/livekit.RoomService/CreateRoom`, { method: 'POST', headers, body: '{"name":' });
     expect(malformed.status).toBe(400);
@@ -155,7 +155,7 @@ describe('Twirp RoomService with livekit-server-sdk', () => {
 
     const invalid = await fetch(`${lk.clientUrl}/twirp/livekit.RoomService/CreateRoom`, { method: 'POST', headers, body: '{"emptyTimeout":-1}' });
     expect(invalid.status).toBe(400);
-    const body = await invalid.json();
+    const body = (await invalid.json()) as any;
     expect(body.code).toBe('invalid_argument');
     expect(body.meta.argument).toBe('name');
 
@@ -165,7 +165,7 @@ describe('Twirp RoomService with livekit-server-sdk', () => {
       body: JSON.stringify({ name: 'big', metadata: 'x'.repeat(70 * 1024) }),
     });
     expect(tooLarge.status).toBe(400);
-    expect((await tooLarge.json()).code).toBe('invalid_argument');
+    expect(((await tooLarge.json()) as any).code).toBe('invalid_argument');
   });
 
   it('answers the LiveKit health check on /', async () => {

@@ -35,7 +35,7 @@ describe('WebSocket /signal/{room}', () => {
     return body.participants.map((participant: { identity: string }) => participant.identity).sort();
   }
 
-  it('joins with a snapshot and relays offers, answers and candidates to the named participant', async () => {
+  it('relays offer, answer and candidate', async () => {
     const alice = await join('relay', 'alice');
     const bob = await join('relay', 'bob');
     const joined = await alice.next('participant-joined');
@@ -76,7 +76,7 @@ describe('WebSocket /signal/{room}', () => {
     expect(result.body).toMatchObject({ code: 'unauthenticated', message: 'the access token has expired' });
   });
 
-  it('rejects a token without exp, for another room, without roomJoin or without a token', async () => {
+  it('rejects unusable or missing tokens', async () => {
     const noExp = await new SignJWT({ video: { roomJoin: true, room: 'tokens' } })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(lk.apiKey)
@@ -127,7 +127,7 @@ describe('WebSocket /signal/{room}', () => {
     expect(await identities('errors')).toEqual(['alice']);
   });
 
-  it('closes a socket whose frame exceeds the hard limit with 1009 and removes the participant', async () => {
+  it('closes sockets over the frame limit', async () => {
     const alice = await join('huge', 'alice');
     alice.send({ type: 'offer', to: 'bob', sdp: 'x'.repeat(2048 * 5) });
     expect(await alice.closed()).toBe(1009);
@@ -187,7 +187,7 @@ describe('WebSocket /signal/{room}', () => {
 
   it('closes sockets that stop answering heartbeats', async () => {
     const silent = await join('heartbeat', 'silent');
-    // Stop the client from answering pings, as a dead peer would.
+    // Stop the client from sending pongs, as a dead peer would.
     (silent.socket as any)._receiver.removeAllListeners('ping');
     silent.socket.pong = () => undefined;
     await waitFor(async () => (await identities('heartbeat')).length === 0, { timeoutMs: 15000, what: 'dead peer removed' });

@@ -10,7 +10,7 @@ describe('LiveKit webhooks', () => {
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
   beforeAll(async () => {
-    // The receiver answers 503 twice first, so delivery has to retry and still keep the order.
+    // The receiver returns 503 twice first, so delivery has to retry and still keep the order.
     receiver = await startWebhookReceiver({ failFirst: 2 });
     lk = await startTestServer({ LIVEKIT_WEBHOOK_URLS: receiver.url, LIVEKIT_WEBHOOK_BACKOFF_MS: '50' });
   });

@@ -119,24 +119,24 @@ describe('WebRTC peers in Chromium through /signal', () => {
     const page = await context.newPage();
     await page.goto(pageUrl);
     const token = await joinToken(server, identity, room);
-    await page.evaluate((args) => (window as any).runPeer(args), { signalUrl: `${server.wsUrl}/signal/${room}`, token, identity, initiator });
+    await page.evaluate((args) => (globalThis as any).runPeer(args), { signalUrl: `${server.wsUrl}/signal/${room}`, token, identity, initiator });
     return page;
   }
 
   async function receivedBy(page: Page): Promise<string[]> {
-    return page.evaluate(() => (window as any).received as string[]);
+    return page.evaluate(() => (globalThis as any).received as string[]);
   }
 
   async function exchange(first: TestServer, second: TestServer, room: string, whileConnected?: () => Promise<void>): Promise<void> {
     const alice = await openPeer(first, room, 'alice', true);
-    await waitFor(() => alice.evaluate(() => (window as any).state === 'joined'), { what: 'alice joined' });
+    await waitFor(() => alice.evaluate(() => (globalThis as any).state === 'joined'), { what: 'alice joined' });
     const bob = await openPeer(second, room, 'bob', false);
     try {
       await waitFor(async () => (await receivedBy(alice)).includes('hello from bob'), { timeoutMs: 30000, what: 'message at alice' });
       await waitFor(async () => (await receivedBy(bob)).includes('hello from alice'), { timeoutMs: 30000, what: 'message at bob' });
       expect(await receivedBy(alice)).toEqual(['hello from bob']);
       expect(await receivedBy(bob)).toEqual(['hello from alice']);
-      expect(await alice.evaluate(() => (window as any).lastError ?? null)).toBeNull();
+      expect(await alice.evaluate(() => (globalThis as any).lastError ?? null)).toBeNull();
       await whileConnected?.();
     } finally {
       await alice.close();

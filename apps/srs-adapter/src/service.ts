@@ -65,6 +65,7 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
   });
   const ingest = new SourceIngest({ ffmpeg: config.FFMPEG_PATH, mediaRoot: config.MEDIA_ROOT, rtmpBase: () => urls().rtmpBase, logger });
   const dvr = new DvrService({ store, streams, dvrRoot: config.DVR_ROOT, logger });
+  streams.deps.removeRecordings = (streamId) => dvr.remove(streamId);
   const server = new ServerService({ store, media: getMedia, ports: () => ({ ...runtime.ports }) });
 
   let mediaServer: Server | undefined;

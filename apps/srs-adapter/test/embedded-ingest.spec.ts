@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { ffprobe, publishTestSource, waitFor } from '@castplane/testing';
@@ -211,6 +211,21 @@ describe('embedded ingest', () => {
     const stopped = await call('POST', `/api/v1/streams/${stream.streamId}/unpublish`, {});
     expect(stopped.body.ingestStopped).toBe(true);
     expect(stopped.body.state).toBe('idle');
+  });
+
+  it('serves media root files but not the live remux', async () => {
+    mkdirSync(join(t.dirs.media, 'ladders', 'show'), { recursive: true });
+    mkdirSync(join(t.dirs.media, '.live', 'live', 'hidden'), { recursive: true });
+    writeFileSync(join(t.dirs.media, 'ladders', 'show', 'master.m3u8'), '#EXTM3U\n');
+    writeFileSync(join(t.dirs.media, '.live', 'live', 'hidden', 'hidden.m3u8'), '#EXTM3U\n');
+
+    const served = await fetch(`${t.media}/media/ladders/show/master.m3u8`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe('#EXTM3U\n');
+    expect((await fetch(`${t.media}/media/.live/live/hidden/hidden.m3u8`)).status).toBe(404);
+    expect((await fetch(`${t.media}/media/ladders/missing.m3u8`)).status).toBe(404);
+    expect((await fetch(`${t.media}/live/no-such-stream.flv`)).status).toBe(404);
+    expect((await fetch(`${t.media}/live/no-such-stream.m3u8`)).status).toBe(404);
   });
 
   it('records with DVR and deletes the recording', async () => {

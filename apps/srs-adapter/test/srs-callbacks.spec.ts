@@ -151,6 +151,38 @@ describe('SRS callback sequences', () => {
   });
 });
 
+describe('publish takeover', () => {
+  afterEach(() => {
+    t.adapter.defaults.takeover = 'reject';
+  });
+
+  it('hands the stream to a second publisher in kick mode', async () => {
+    const created = await api('POST', '/api/v1/streams', { name: 'takeover' });
+    const base = readReference<HookCapture>('hooks/on_publish.json').request.body;
+    const first = { ...base, client_id: 'first001', stream: 'takeover', stream_url: '/live/takeover', param: `?key=${created.streamKey}` };
+    expect((await callback('on_publish', JSON.stringify(first))).status).toBe(200);
+    const session = (await api('GET', `/api/v1/streams/${created.streamId}`)).sessionId;
+
+    t.adapter.defaults.takeover = 'kick';
+    const second = { ...first, client_id: 'second01' };
+    expect((await callback('on_publish', JSON.stringify(second))).text).toBe('{"code":0}');
+    const after = await api('GET', `/api/v1/streams/${created.streamId}`);
+    expect(after.state).toBe('live');
+    expect(after.sessionId).toBe(session);
+
+    // The kicked first publisher's on_unpublish no longer ends the stream.
+    expect((await callback('on_unpublish', JSON.stringify({ ...first, action: 'on_unpublish' }))).status).toBe(200);
+    const stat = await api('GET', `/api/v1/streams/${created.streamId}/stat`);
+    expect(stat.state).toBe('live');
+    expect(stat.publisher.clientId).toBe('second01');
+    const types = (await t.events())
+      .filter((event) => (event.data as { streamId: string }).streamId === created.streamId)
+      .map((event) => event.type);
+    expect(types).toEqual(['stream.published', 'stream.reconnected']);
+    await api('DELETE', `/api/v1/streams/${created.streamId}`);
+  });
+});
+
 const HOOKS = readdirSync(join(REFERENCE_DIR, 'hooks')).filter((file) => file.endsWith('.json')).sort();
 
 describe('SRS callback captures', () => {

@@ -23,7 +23,12 @@ export interface LivekitTarget {
  * PUT), so callers ask for the current clients on each use instead of keeping them.
  */
 export class LivekitClients {
-  private cached?: { signature: string; rooms: RoomServiceClient; receiver: WebhookReceiver; verifier: TokenVerifier };
+  private cached?: {
+    signature: string;
+    rooms: RoomServiceClient;
+    receiver: WebhookReceiver;
+    verifier: TokenVerifier;
+  };
 
   constructor(
     private readonly target: () => LivekitTarget,
@@ -80,7 +85,8 @@ export async function call<T>(operation: () => Promise<T>, notFound?: { kind: st
     return await operation();
   } catch (error) {
     if (error instanceof ServerError && error.status === 404 && notFound) {
-      throw new AppError('not_found', `${notFound.kind} ${JSON.stringify(notFound.id)} not found on the LiveKit server`, {
+      const message = `${notFound.kind} ${JSON.stringify(notFound.id)} not found on the LiveKit server`;
+      throw new AppError('not_found', message, {
         details: [{ field: notFound.kind, message: 'not found' }],
       });
     }

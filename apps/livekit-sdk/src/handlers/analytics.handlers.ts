@@ -9,10 +9,18 @@ const DEFAULT_RANGE_MS = 3600 * 1000;
 const MAX_BUCKETS = 1000;
 
 /** Turns the validated query into a range, which is the last hour unless `from` or `to` is given. */
-export function toAnalyticsQuery(query: { from?: Date; to?: Date; roomName?: string; bucketSeconds: number; limit: number }): AnalyticsQuery {
+export function toAnalyticsQuery(query: {
+  from?: Date;
+  to?: Date;
+  roomName?: string;
+  bucketSeconds: number;
+  limit: number;
+}): AnalyticsQuery {
   const to = query.to?.getTime() ?? Date.now();
   const from = query.from?.getTime() ?? to - DEFAULT_RANGE_MS;
-  if (from >= to) throw invalidArgument('invalid request: query.from', [{ field: 'query.from', message: 'must be before "to"' }]);
+  if (from >= to) {
+    throw invalidArgument('invalid request: query.from', [{ field: 'query.from', message: 'must be before "to"' }]);
+  }
   if ((to - from) / (query.bucketSeconds * 1000) > MAX_BUCKETS) {
     throw invalidArgument('invalid request: query.bucketSeconds', [
       { field: 'query.bucketSeconds', message: `the range would need more than ${MAX_BUCKETS} buckets` },

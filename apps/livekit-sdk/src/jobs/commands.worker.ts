@@ -7,7 +7,13 @@ import { configBody } from '../schemas/livekit-sdk.schemas';
 import type { AppServices } from '../services';
 import { invalidSettings } from '../services/settings.service';
 
-const HOST_GRANTS = { roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: true };
+const HOST_GRANTS = {
+  roomJoin: true,
+  canPublish: true,
+  canSubscribe: true,
+  canPublishData: true,
+  roomAdmin: true,
+};
 const VIEWER_GRANTS = { roomJoin: true, canPublish: false, canSubscribe: true, canPublishData: false };
 const CONFIG_KEYS = Object.keys(configBody.describe().keys ?? {});
 
@@ -45,11 +51,17 @@ export function commandHandlers(services: AppServices): CommandHandlers<'livekit
         grants: role === 'host' ? HOST_GRANTS : VIEWER_GRANTS,
         issuedBy: 'orchestrator',
       });
-      return { token: issued.token, tokenId: issued.tokenId, signalUrl: services.rooms.signalUrl(roomName), expiresAt: issued.expiresAt };
+      return {
+        token: issued.token,
+        tokenId: issued.tokenId,
+        signalUrl: services.rooms.signalUrl(roomName),
+        expiresAt: issued.expiresAt,
+      };
     },
     'config.apply': async ({ settings }) => {
-      const known = Object.fromEntries(Object.entries(settings).filter(([name]) => CONFIG_KEYS.includes(name)));
-      const ignored = Object.keys(settings).filter((name) => !CONFIG_KEYS.includes(name));
+      const names = Object.keys(settings);
+      const known = Object.fromEntries(names.filter((name) => CONFIG_KEYS.includes(name)).map((name) => [name, settings[name]]));
+      const ignored = names.filter((name) => !CONFIG_KEYS.includes(name));
       if (Object.keys(known).length === 0) return { changed: {}, ignored };
       const { error, value } = configBody.validate(known, { abortEarly: false });
       if (error) throw invalidSettings(error);

@@ -289,5 +289,8 @@ export function apiRoutes(services: AppServices): RouteDefinition[] {
     ...configRoutes(services),
     ...analyticsRoutes(services),
   ];
-  return routes.map((route) => (route.auth === 'none' ? route : { ...route, before: [live, ...(route.before ?? [])] }));
+  return routes.map((route) => {
+    if (route.auth === 'none') return route;
+    return { ...route, before: [live, ...(route.before ?? [])] };
+  });
 }

@@ -28,7 +28,12 @@ const WEBHOOK_ROUTE: Omit<RouteDefinition, 'path' | 'summary' | 'handler'> = {
 
 export function webhookRoutes(intake: WebhookIntake): RouteDefinition[] {
   return [
-    defineRoute({ ...WEBHOOK_ROUTE, path: '/webhooks/livekit', summary: 'Receive any LiveKit webhook (signed)', handler: webhookHandler(intake) }),
+    defineRoute({
+      ...WEBHOOK_ROUTE,
+      path: '/webhooks/livekit',
+      summary: 'Receive any LiveKit webhook (signed)',
+      handler: webhookHandler(intake),
+    }),
     ...WEBHOOK_EVENT_ROUTES.map((event) =>
       defineRoute({
         ...WEBHOOK_ROUTE,

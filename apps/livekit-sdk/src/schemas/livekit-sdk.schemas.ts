@@ -22,9 +22,11 @@ export const loginBody = Joi.object({
   clientSecret: Joi.string().min(1).max(512).required(),
 });
 
-export const refreshBody = Joi.object({ refreshToken: Joi.string().pattern(/^[A-Za-z0-9_-]{20,128}$/).required() });
+const refreshToken = Joi.string().pattern(/^[A-Za-z0-9_-]{20,128}$/);
 
-export const logoutBody = Joi.object({ refreshToken: Joi.string().pattern(/^[A-Za-z0-9_-]{20,128}$/) }).default({});
+export const refreshBody = Joi.object({ refreshToken: refreshToken.required() });
+
+export const logoutBody = Joi.object({ refreshToken }).default({});
 
 const streamMetadata = Joi.object().pattern(Joi.string().max(64), Joi.string().max(1024).allow('')).max(32);
 

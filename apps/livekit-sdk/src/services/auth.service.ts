@@ -65,7 +65,13 @@ function rejected(message: string, reason: string): AppError {
  */
 export class AuthService {
   constructor(
-    private readonly deps: { redis: Redis; keyPrefix: string; clients: ClientRegistry; settings: AuthSettings; logger: Logger },
+    private readonly deps: {
+      redis: Redis;
+      keyPrefix: string;
+      clients: ClientRegistry;
+      settings: AuthSettings;
+      logger: Logger;
+    },
   ) {}
 
   private key(...parts: string[]): string {
@@ -93,14 +99,18 @@ export class AuthService {
 
   async refresh(refreshToken: string): Promise<TokenPair> {
     const recordKey = this.key('refresh', digest(refreshToken));
-    const [status, family] = (await this.deps.redis.eval(ROTATE, 1, recordKey, this.key('family', ''))) as [string, string];
-    if (status === 'missing') throw rejected('the refresh token is invalid or expired', 'invalid_refresh_token');
+    const familyPrefix = this.key('family', '');
+    const [status, family] = (await this.deps.redis.eval(ROTATE, 1, recordKey, familyPrefix)) as [string, string];
+    if (status === 'missing') {
+      throw rejected('the refresh token is invalid or expired', 'invalid_refresh_token');
+    }
     if (status === 'revoked') throw rejected('the refresh token has been revoked', 'refresh_token_revoked');
     const session = await this.deps.redis.hgetall(this.key('family', family));
     if (status === 'reused') {
       await this.revokeFamily(family);
       this.deps.logger.warn('refresh token reused; session revoked', { clientId: session.clientId });
-      throw rejected('the refresh token was already used; the session has been revoked', 'refresh_token_reused');
+      const message = 'the refresh token was already used, so the session has been revoked';
+      throw rejected(message, 'refresh_token_reused');
     }
     const client = this.deps.clients.get(session.clientId);
     if (!client) {
@@ -112,7 +122,7 @@ export class AuthService {
   }
 
   /** Revokes the session of `accessToken` and, when given, the session of `refreshToken`. */
-  async logout(accessToken: string | undefined, refreshToken: string | undefined): Promise<{ revoked: number }> {
+  async logout(accessToken?: string, refreshToken?: string): Promise<{ revoked: number }> {
     const families = new Set<string>();
     const claims = accessToken ? decodeJwt(accessToken) : {};
     if (typeof claims.fam === 'string') families.add(claims.fam);
@@ -180,7 +190,8 @@ export class AuthService {
     const [count, ttl] = await Promise.all([this.deps.redis.get(key), this.deps.redis.ttl(key)]);
     if (Number(count ?? 0) < this.deps.settings.maxLoginFailures) return;
     const retryAfter = Math.max(1, ttl);
-    throw new AppError('resource_exhausted', `too many failed logins for this client; retry in ${retryAfter} s`, {
+    const message = `too many failed logins for this client: retry in ${retryAfter} s`;
+    throw new AppError('resource_exhausted', message, {
       reason: 'login_rate_limited',
       headers: { 'Retry-After': String(retryAfter) },
       details: [{ field: 'body.clientId', message: 'too many failed logins' }],

@@ -79,12 +79,13 @@ export class ClientRegistry {
     }
   }
 
-  static load(options: { inline: string; file?: string; devSecret?: string; nodeEnv: string }): ClientRegistry {
+  static load(options: { inline: string; file?: string; devSecret?: string; nodeEnv: string }) {
     const clients = [...parseClients(options.inline)];
     if (options.file) clients.push(...parseClients(readFileSync(options.file, 'utf8')));
     // The dev client exists only outside production, so a leaked dev.env cannot open a deployment.
     if (options.devSecret && options.nodeEnv !== 'production') {
-      clients.push(...parseClients(`dev:admin:${createHash('sha256').update(options.devSecret).digest('hex')}`));
+      const hash = createHash('sha256').update(options.devSecret).digest('hex');
+      clients.push(...parseClients(`dev:admin:${hash}`));
     }
     return new ClientRegistry(clients);
   }

@@ -28,7 +28,12 @@ export interface JoinRequest {
 /** Rooms on the LiveKit server, reached only through `RoomServiceClient`. */
 export class RoomService {
   constructor(
-    private readonly deps: { livekit: LivekitClients; tokens: TokenService; settings: SettingsService; signalBase: () => string },
+    private readonly deps: {
+      livekit: LivekitClients;
+      tokens: TokenService;
+      settings: SettingsService;
+      signalBase: () => string;
+    },
   ) {}
 
   /** Creates a room with the configured defaults for what `options` leaves out. */
@@ -78,7 +83,10 @@ export class RoomService {
   }
 
   async leave(roomName: string, identity: string): Promise<void> {
-    await call(() => this.deps.livekit.rooms.removeParticipant(roomName, identity), { kind: 'participant', id: identity });
+    await call(() => this.deps.livekit.rooms.removeParticipant(roomName, identity), {
+      kind: 'participant',
+      id: identity,
+    });
   }
 
   signalUrl(roomName: string): string {

@@ -1,4 +1,3 @@
-import type { AppError } from '@castplane/errors';
 import { invalidArgument } from '@castplane/errors';
 import type { Logger } from '@castplane/logging';
 import type { Redis } from '@castplane/redis';
@@ -51,7 +50,8 @@ export class SettingsService {
     await this.reload();
     this.timer = setInterval(() => {
       this.reload().catch((error: unknown) => {
-        this.deps.logger.warn('settings reload failed', { err: error instanceof Error ? error.message : String(error) });
+        const reason = error instanceof Error ? error.message : String(error);
+        this.deps.logger.warn('settings reload failed', { err: reason });
       });
     }, RELOAD_INTERVAL_MS);
     this.timer.unref();
@@ -106,6 +106,7 @@ export class SettingsService {
     const changed: Record<string, { from: unknown; to: unknown }> = {};
     for (const [name, value] of Object.entries(after)) {
       if (JSON.stringify(before[name]) === JSON.stringify(value)) continue;
+      // The secret is write-only, so its change is reported without either value.
       changed[name] = name === 'apiSecret' ? { from: '[set]', to: '[set]' } : { from: before[name], to: value };
     }
     this.deps.logger.info('settings updated', { changed: Object.keys(changed) });
@@ -127,7 +128,10 @@ function flatten(settings: Settings): Record<string, unknown> {
 }
 
 /** Converts a joi failure on settings to an `invalid_argument` error naming each field. */
-export function invalidSettings(error: { details: { path: (string | number)[]; message: string }[] }): AppError {
-  const details = error.details.map((detail) => ({ field: `settings.${detail.path.join('.')}`, message: detail.message }));
+export function invalidSettings(error: { details: { path: (string | number)[]; message: string }[] }) {
+  const details = error.details.map((detail) => ({
+    field: `settings.${detail.path.join('.')}`,
+    message: detail.message,
+  }));
   return invalidArgument(`invalid settings: ${details.map((detail) => detail.field).join(', ')}`, details);
 }

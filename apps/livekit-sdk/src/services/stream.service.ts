@@ -61,7 +61,13 @@ return {'ok', ARGV[1]}`;
 /** Broadcast streams and their rooms' lifecycle: create, start (live), stop, delete. */
 export class StreamService {
   constructor(
-    private readonly deps: { redis: Redis; keyPrefix: string; livekit: LivekitClients; rooms: RoomService; logger: Logger },
+    private readonly deps: {
+      redis: Redis;
+      keyPrefix: string;
+      livekit: LivekitClients;
+      rooms: RoomService;
+      logger: Logger;
+    },
   ) {}
 
   private key(...parts: string[]): string {
@@ -156,11 +162,11 @@ export class StreamService {
   async delete(streamId: string): Promise<void> {
     const stream = await this.get(streamId);
     if (await this.deps.livekit.findRoom(stream.roomName)) {
-      await call(() => this.deps.livekit.rooms.deleteRoom(stream.roomName), { kind: 'room', id: stream.roomName }).catch(
-        (error: unknown) => {
-          if (!(error instanceof AppError && error.code === 'not_found')) throw error;
-        },
-      );
+      const notFound = { kind: 'room', id: stream.roomName };
+      await call(() => this.deps.livekit.rooms.deleteRoom(stream.roomName), notFound).catch((error: unknown) => {
+        // The room may close on its own between the lookup and the delete.
+        if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+      });
     }
     const multi = this.deps.redis
       .multi()
@@ -216,7 +222,8 @@ export class StreamService {
 }
 
 function roomTaken(roomName: string): AppError {
-  return new AppError('already_exists', `room ${JSON.stringify(roomName)} is already bound to a broadcast stream`, {
+  const message = `room ${JSON.stringify(roomName)} is already bound to a broadcast stream`;
+  return new AppError('already_exists', message, {
     details: [{ field: 'body.roomName', message: 'already bound to a stream' }],
   });
 }

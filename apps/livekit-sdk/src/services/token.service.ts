@@ -85,7 +85,8 @@ export class TokenService {
       .set(this.key('token', tokenId), JSON.stringify(record), 'EX', keep)
       .set(this.key('token-hash', digest(token)), tokenId, 'EX', keep)
       .exec();
-    return { token, tokenId, identity: request.identity, roomName: request.roomName, expiresAt: record.expiresAt };
+    const { identity, roomName } = request;
+    return { token, tokenId, identity, roomName, expiresAt: record.expiresAt };
   }
 
   async get(tokenId: string): Promise<TokenRecord> {
@@ -110,7 +111,9 @@ export class TokenService {
   async validate(token: string) {
     let claims;
     try {
-      if (decodeProtectedHeader(token).alg !== 'HS256') return { valid: false, reason: 'the token is not signed with HS256' };
+      if (decodeProtectedHeader(token).alg !== 'HS256') {
+        return { valid: false, reason: 'the token is not signed with HS256' };
+      }
       claims = await this.deps.livekit.verifier.verify(token, CLOCK_TOLERANCE_SECONDS);
     } catch (error) {
       return { valid: false, reason: verifyFailure(error) };
@@ -118,8 +121,15 @@ export class TokenService {
     const tokenId = await this.deps.redis.get(this.key('token-hash', digest(token)));
     const record = tokenId ? await this.get(tokenId).catch(() => undefined) : undefined;
     const expiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : null;
-    const base = { identity: claims.sub ?? null, roomName: claims.video?.room ?? null, grants: claims.video ?? {}, expiresAt };
-    if (record?.revoked) return { valid: false, reason: 'the token has been revoked', tokenId: record.tokenId, ...base };
+    const base = {
+      identity: claims.sub ?? null,
+      roomName: claims.video?.room ?? null,
+      grants: claims.video ?? {},
+      expiresAt,
+    };
+    if (record?.revoked) {
+      return { valid: false, reason: 'the token has been revoked', tokenId: record.tokenId, ...base };
+    }
     return { valid: true, tokenId: record?.tokenId ?? null, issuedHere: Boolean(record), ...base };
   }
 }

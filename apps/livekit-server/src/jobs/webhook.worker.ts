@@ -56,15 +56,15 @@ async function post(job: WebhookJob, options: WebhookWorkerOptions): Promise<voi
   await response.arrayBuffer().catch(() => undefined);
   // Like LiveKit's sender: a 4xx other than 429 is final, 429 and 5xx are retried.
   if (response.status >= 400 && response.status < 500 && response.status !== 429) {
-    throw new UnrecoverableError(`webhook receiver answered ${response.status}`);
+    throw new UnrecoverableError(`webhook receiver returned HTTP ${response.status}`);
   }
-  if (response.status >= 400) throw new Error(`webhook receiver answered ${response.status}`);
+  if (response.status >= 400) throw new Error(`webhook receiver returned HTTP ${response.status}`);
 }
 
 /**
- * Delivers webhooks in order per room and URL. Jobs run concurrently across rooms; a job whose
- * predecessor (seq - 1) is not done yet is put back as delayed without using an attempt, so a
- * retried event still arrives before the events that followed it.
+ * Delivers webhooks in order per room and URL. Jobs run concurrently across rooms. A job whose
+ * predecessor (seq - 1) is not done yet goes back to the delayed set without using an attempt, so
+ * a retried event still arrives before the events that followed it.
  */
 export function startWebhookWorker(context: QueueContext, options: WebhookWorkerOptions): Worker<WebhookJob> {
   const doneKey = (job: WebhookJob) => `${options.prefix}:webhook-done:${job.orderKey}`;

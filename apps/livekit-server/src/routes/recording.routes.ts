@@ -11,7 +11,7 @@ import type { RoomService } from '../services/room.service';
 
 type Req = ValidRequest<{ params: any; body: any; query: any }>;
 
-/** Room recordings through the encoder. A room without a linked live stream answers 409. */
+/** Room recordings through the encoder. A room without a linked live stream gets 409. */
 export function recordingRoutes(recordings: RecordingService, rooms: RoomService): RouteDefinition[] {
   const tags = ['recording'];
   return [

@@ -35,7 +35,7 @@ const JOIN_ERRORS = {
   full: () => new AppError('resource_exhausted', 'the room is full (maxParticipants reached)', { reason: 'room_full' }),
 } as const;
 
-/** Participants and their tracks: join and leave, admin changes, and what each one is told. */
+/** Manages participants and their tracks: join and leave, admin changes, and the messages each one gets. */
 export class ParticipantService {
   constructor(
     private readonly store: RoomStore,
@@ -46,7 +46,7 @@ export class ParticipantService {
     private readonly options: { duplicateIdentity: () => 'replace' | 'reject'; autoCreate: boolean },
   ) {}
 
-  /** Adds the participant to the room (creating it when allowed) and tells the others. */
+  /** Adds the participant to the room (creating it when allowed) and notifies the others. */
   async join(request: JoinRequest): Promise<{ room: RoomRecord; participant: ParticipantRecord; others: ParticipantRecord[] }> {
     const participant = buildParticipant(request, this.bus.nodeId);
     const template = this.rooms.template({ name: request.room });
@@ -100,7 +100,7 @@ export class ParticipantService {
     return participant;
   }
 
-  /** Kicks a participant: it is told why, its socket is closed and its record removed. */
+  /** Kicks a participant: it gets a `kicked` message, its socket is closed and its record removed. */
   async remove(roomName: string, identity: string): Promise<void> {
     const participant = await this.get(roomName, identity);
     await this.bus.sendTo(participant.nodeId, roomName, identity, { type: 'kicked', reason: 'removed by an administrator' });
@@ -155,7 +155,8 @@ export class ParticipantService {
     return track;
   }
 
-  /** Removes a track; `notifyOwner` tells the publisher when an administrator removed it. */
+  /** Removes a track; `notifyOwner` sends the publisher
+   * `track-removed` when an administrator removed it. */
   async unpublishTrack(roomName: string, identity: string, trackSid: string, notifyOwner = false): Promise<TrackRecord> {
     let removed: TrackRecord | undefined;
     const updated = await this.store.updateParticipant(roomName, identity, (participant) => {
@@ -236,7 +237,7 @@ function buildParticipant(request: JoinRequest, nodeId: string): ParticipantReco
   };
 }
 
-/** What other participants see of a participant (no node or session ids). */
+/** Returns the part of a participant that others see (no node or session ids). */
 export function publicView(participant: ParticipantRecord) {
   const { nodeId: _node, sessionId: _session, stats: _stats, ...rest } = participant;
   return rest;

@@ -47,7 +47,7 @@ export class RoomService {
     return { ...this.defaults };
   }
 
-  /** A new room record with the configured defaults for every value the input leaves out. */
+  /** Builds a new room record with the configured defaults for every value the input leaves out. */
   template(input: CreateRoomInput): RoomRecord {
     return {
       sid: newId('RM_'),
@@ -116,7 +116,7 @@ export class RoomService {
   }
 
   /**
-   * Ends a room: tells every participant, closes their sockets, removes the room and reports
+   * Ends a room: sends `room-ended` to every participant, closes their sockets, removes the room and reports
    * participant_left for each and then room_finished. Returns false when there was no room.
    */
   async end(name: string, reason: string): Promise<boolean> {
@@ -145,8 +145,9 @@ export class RoomService {
   }
 
   /**
-   * Closes rooms nobody joined within `emptyTimeout`, and rooms whose last participant left more
-   * than `departureTimeout` ago. Several replicas may sweep; the delete is atomic and conditional.
+   * Closes rooms that no participant joined within `emptyTimeout`, and rooms whose last
+   * participant left more than `departureTimeout` ago. Several replicas may sweep, so the delete
+   * is a conditional Lua script.
    */
   async sweep(now = Date.now()): Promise<number> {
     let closed = 0;

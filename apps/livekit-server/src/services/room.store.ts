@@ -274,7 +274,7 @@ export class RoomStore {
     return values.map((json) => JSON.parse(json) as RecordingRecord).sort((a, b) => a.startedAtMs - b.startedAtMs);
   }
 
-  /** Claims the room's single active-recording slot; false when another recording holds it. */
+  /** Claims the room's single active-recording slot. Returns false when another recording has it. */
   async claimRecordingSlot(room: string, egressId: string): Promise<boolean> {
     const claimed = await this.redis.eval(
       `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end

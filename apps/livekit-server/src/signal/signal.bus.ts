@@ -1,7 +1,7 @@
 import type { Logger } from '@castplane/logging';
 import type { Redis } from '@castplane/redis';
 
-/** What a replica can do to one of its own sockets. */
+/** A socket on this replica, as the bus sees it. */
 export interface LocalPeer {
   readonly room: string;
   readonly identity: string;
@@ -16,9 +16,9 @@ type BusMessage =
   | { kind: 'close'; node: string; room: string; identity: string; sessionId: string; code: number; reason: string };
 
 /**
- * Delivers signalling messages to sockets on any replica. Local sockets are reached directly;
- * the others through one Redis pub/sub channel that every replica subscribes to with its own
- * connection (a subscribed ioredis connection cannot run other commands).
+ * Delivers signalling messages to sockets on any replica. Local sockets are reached directly, and
+ * the others through one Redis pub/sub channel. Every replica subscribes with its own connection,
+ * because a subscribed ioredis connection cannot run other commands.
  */
 export class SignalBus {
   private readonly peers = new Map<string, Map<string, LocalPeer>>();

@@ -43,7 +43,7 @@ export class SignalConnection implements LocalPeer {
     if (this.socket && this.socket.readyState <= this.socket.OPEN) this.socket.close(code, reason);
   }
 
-  /** Heartbeat: a socket that did not answer the previous ping is terminated. */
+  /** Sends a heartbeat ping, terminating the socket when the previous ping got no pong. */
   checkAlive(): boolean {
     if (!this.socket) return true;
     if (!this.alive) {

@@ -34,7 +34,7 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-// Answers a failed handshake with a JSON body, so clients that can read it learn why.
+// Rejects a failed handshake with a status and a JSON body, so clients that can read it learn why.
 function rejectUpgrade(socket: Duplex, error: AppError): void {
   const body = JSON.stringify({ code: error.code, message: error.message, reason: error.reason });
   socket.end(

@@ -22,7 +22,7 @@ function checkMetadata(value: unknown): void {
   }
 }
 
-/** LiveKit's RoomService, answered from this service's rooms and participants. */
+/** Builds LiveKit's RoomService methods on this service's rooms and participants. */
 export function roomServiceMethods(rooms: RoomService, participants: ParticipantService): Record<string, TwirpMethod> {
   const roomJson = async (name: string) => toRoom(await rooms.get(name), await rooms.participantsOf(name)).toJson(TWIRP_JSON);
   return {

@@ -17,7 +17,7 @@ export const GRANTS = {
 
 /**
  * Verifies the LiveKit service token in `Authorization: Bearer` and the call's grant. Both a bad
- * token and a missing grant answer 401 `unauthenticated`, like the real server.
+ * token and a missing grant return 401 `unauthenticated`, like the real server.
  */
 export async function authorizeTwirp(req: Request, tokens: TokenService, check: GrantCheck): Promise<VideoGrant> {
   const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');

@@ -30,7 +30,7 @@ const FROM_APP_CODE: Record<string, string> = {
   unprocessable_entity: 'invalid_argument',
 };
 
-/** An error in Twirp's vocabulary, for codes the shared error type does not have. */
+/** Creates an error with a Twirp code, for codes the shared error type does not have. */
 export function twirpError(code: string, msg: string, meta?: Record<string, string>): AppError {
   return new AppError('invalid_argument', msg, { reason: `twirp:${code}`, details: meta, status: TWIRP_STATUS[code] ?? 500 });
 }

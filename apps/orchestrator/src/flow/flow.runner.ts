@@ -68,10 +68,13 @@ export class FlowRunner {
     });
   }
 
-  /** Queues a flow job; a second call for the same orchestration and action is a no-op. */
-  async enqueue(action: FlowAction, id: string): Promise<void> {
+  /**
+   * Queues a flow job. A second call with the same orchestration, action and round is a no-op
+   * while the first job is kept. A retried stop passes a new round.
+   */
+  async enqueue(action: FlowAction, id: string, round = 0): Promise<void> {
     await this.queue.add(action, { id }, {
-      jobId: `${action}.${id}`,
+      jobId: round > 0 ? `${action}.${id}.${round}` : `${action}.${id}`,
       attempts: 5,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: { age: 3600, count: 1000 },

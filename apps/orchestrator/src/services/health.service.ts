@@ -61,10 +61,21 @@ export class HealthService {
       case 'backend':
         return [
           ['redis', () => pingRedis(this.redis, c.ORCHESTRATOR_HEALTH_TIMEOUT_MS).then(() => ({ ping: 'PONG' }))],
-          ['ffmpeg', () => ffmpegVersion(c.ORCHESTRATOR_HEALTH_TIMEOUT_MS)],
+          ['ffmpeg', () => this.ffmpeg()],
           ['livekit-sdk-commands', () => this.queue('livekit-sdk')],
         ];
     }
+  }
+
+  // Caches a successful `ffmpeg -version` for a minute: health is polled often, and starting
+  // ffmpeg on every poll costs more than the check is worth on a busy host.
+  private ffmpegChecked?: { at: number; result: { version: string } };
+
+  private async ffmpeg(): Promise<{ version: string }> {
+    if (this.ffmpegChecked && Date.now() - this.ffmpegChecked.at < 60000) return this.ffmpegChecked.result;
+    const result = await ffmpegVersion(this.config.ORCHESTRATOR_HEALTH_TIMEOUT_MS);
+    this.ffmpegChecked = { at: Date.now(), result };
+    return result;
   }
 
   private async timed(name: string, run: () => Promise<unknown>): Promise<CheckResult> {

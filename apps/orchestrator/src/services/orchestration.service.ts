@@ -64,12 +64,19 @@ export class OrchestrationService {
     if (record.status === 'failed') {
       throw failedPrecondition(`orchestration ${id} failed and was rolled back; there is nothing to stop`, 'orchestration_failed');
     }
-    if (record.status === 'ready') {
+    let round = 0;
+    if (record.status === 'stop_failed') {
+      // Retry only the stop steps that failed. Their attempt counters keep counting, so each
+      // gets one more attempt per retried stop.
+      for (const step of record.stopSteps) if (step.state === 'failed') step.state = 'pending';
+      round = record.stopSteps.reduce((total, step) => total + step.attempts, 0);
+    }
+    if (record.status === 'ready' || record.status === 'stop_failed') {
       record.status = 'stopping';
       await this.deps.store.save(record);
       await this.deps.store.appendHistory(id, { type: 'orchestration.stopping' });
     }
-    await this.deps.flow.enqueue('stop', id);
+    await this.deps.flow.enqueue('stop', id, round);
     return record;
   }
 
@@ -79,7 +86,7 @@ export class OrchestrationService {
     return record;
   }
 
-  /** Polls until the orchestration reaches a status other than `starting`/`stopping`, or the timeout. */
+  /** Polls until the orchestration is `ready`, `failed`, `stopped` or `stop_failed`, or the timeout passes. */
   async waitForSettled(id: string, timeoutMs: number): Promise<Orchestration> {
     const deadline = Date.now() + timeoutMs;
     let record = await this.require(id);
@@ -90,7 +97,7 @@ export class OrchestrationService {
     return record;
   }
 
-  /** The full view of one orchestration, with its URLs, host token, media state and history. */
+  /** Builds the full view of one orchestration, with its URLs, host token, media state and history. */
   async view(record: Orchestration) {
     const stream = resultOf(record, 'stream');
     const [media, history] = await Promise.all([this.deps.store.media(record.id), this.deps.store.history(record.id)]);
@@ -112,7 +119,7 @@ export class OrchestrationService {
     };
   }
 
-  /** A view without secrets (no RTMP URL with its key, no token), for lists. */
+  /** Builds a view without secrets (no RTMP URL with its key, no token) for lists. */
   summary(record: Orchestration) {
     return {
       id: record.id,

@@ -36,7 +36,7 @@ const PAGE = 100;
 const MAX_PAGES = 50;
 
 /**
- * Client of SRS's HTTP API (v5/v6/v7). Every reply's `code` is checked, because SRS answers
+ * Client of SRS's HTTP API (v5/v6/v7). Every reply's `code` is checked, because SRS returns
  * errors with HTTP 200 and reports "not found" as code 2048 (stream) or 2049 (client).
  */
 export class SrsApiClient {
@@ -94,10 +94,10 @@ export class SrsApiClient {
     }
     const body = response.data as (T & { code?: unknown }) | undefined;
     if (response.status !== 200 || typeof body !== 'object' || body === null || typeof body.code !== 'number') {
-      throw new AppError('unavailable', `SRS API ${method.toUpperCase()} ${path} answered HTTP ${response.status}`);
+      throw new AppError('unavailable', `SRS API ${method.toUpperCase()} ${path} failed with HTTP ${response.status}`);
     }
     if (body.code !== 0 && !allowed.includes(body.code)) {
-      throw new AppError('unavailable', `SRS API ${method.toUpperCase()} ${path} answered code ${body.code}`);
+      throw new AppError('unavailable', `SRS API ${method.toUpperCase()} ${path} failed with SRS error code ${body.code}`);
     }
     return body as T & { code: number };
   }

@@ -18,8 +18,8 @@ export interface MediaActiveStream {
 }
 
 /**
- * What the adapter needs from the media server, embedded (node-media-server) or external (SRS):
- * the callback handling stays the same in both modes.
+ * Operations the adapter needs from the media server, embedded (node-media-server) or external
+ * (SRS). The callback handling stays the same in both modes.
  */
 export interface MediaBackend {
   readonly mode: 'embedded' | 'external';

@@ -12,7 +12,7 @@ import {
 import type { SourceIngest } from '../services/source-ingest';
 import type { StreamService } from '../services/stream.service';
 
-/** The stream registry routes under `/api/v1/streams`. */
+/** Builds the stream registry routes under `/api/v1/streams`. */
 export function streamRoutes(streams: StreamService, ingest: SourceIngest): RouteDefinition[] {
   return [
     defineRoute({

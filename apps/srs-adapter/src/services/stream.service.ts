@@ -41,6 +41,8 @@ export interface StreamServiceDeps {
   defaults: StreamDefaults;
   urls: () => StreamUrls;
   playbackTokenTtlSeconds: number;
+  /** Deletes a stream's recordings and files; set once the DVR service exists. */
+  removeRecordings?: (streamId: string) => Promise<unknown>;
 }
 
 /** Returns the public view of a stream, which leaves out the key and the playback secret. */
@@ -72,7 +74,7 @@ function playbackUrls(stream: StreamRecord, urls: StreamUrls) {
 
 /** Stream registry: create, read, list, delete, allow or end publishing. */
 export class StreamService {
-  constructor(private readonly deps: StreamServiceDeps) {}
+  constructor(readonly deps: StreamServiceDeps) {}
 
   /** Creates a stream; a retry with the same `requestId` returns the same stream and key. */
   async create(input: CreateStreamInput): Promise<StreamCreated & { stream: ReturnType<typeof publicStream> }> {
@@ -114,13 +116,14 @@ export class StreamService {
     return { items: items.map((item) => publicStream(item, this.deps.urls())), offset: query.offset, limit: query.limit, total: page.total };
   }
 
-  /** Revokes the key, ends any live publish and removes the stream. */
+  /** Revokes the key, ends any live publish and removes the stream with its recordings. */
   async delete(streamId: string): Promise<{ streamId: string; deleted: boolean }> {
     const stream = await this.deps.store.get(streamId);
     if (!stream) return { streamId, deleted: false };
     await this.deps.store.update(stream.id, { publishEnabled: false });
     await this.deps.hooks.endNow(stream, 'deleted', false);
     await this.deps.media().kick(stream);
+    await this.deps.removeRecordings?.(stream.id);
     await this.deps.store.remove(stream);
     await this.deps.media().onDeleted(stream);
     this.deps.events.emit('stream.deleted', { streamId: stream.id, app: stream.app, name: stream.name }, `${stream.id}.deleted`);

@@ -62,7 +62,8 @@ local now = tonumber(ARGV[3])
 if state == 'live' and publisher == ARGV[1] then return {'duplicate', session} end
 if state == 'live' and ARGV[4] ~= 'force' then return {'busy', session, publisher} end
 local outcome = 'published'
-if state == 'reconnecting' and now - tonumber(s[4]) <= tonumber(s[5]) * 1000 then
+-- A takeover (state live, forced) continues the session, like a reconnect inside the window.
+if state == 'live' or (state == 'reconnecting' and now - tonumber(s[4]) <= tonumber(s[5]) * 1000) then
   outcome = 'reconnected'
 else
   session = ARGV[5]
@@ -200,7 +201,8 @@ export class StreamStore {
 
   /** Ends the publish; `expire` ends it only when the reconnect window has passed. */
   async end(id: string, now: number, mode: 'now' | 'expire', publishEnabled?: boolean) {
-    const enabled = publishEnabled === undefined ? '' : publishEnabled ? '1' : '0';
+    let enabled = '';
+    if (publishEnabled !== undefined) enabled = publishEnabled ? '1' : '0';
     const [outcome, sessionId, publisher] = (await this.call('srsEnd', [
       this.key('stream', id), this.reconnecting, String(now), mode, enabled, id,
     ])) as [string, string, string];
