@@ -1,7 +1,7 @@
 // Concurrent RTMP publishers into the embedded ingest, each with one HTTP-FLV player: CPU and
 // memory per stream of the adapter (and its HLS remux children) and frames lost between the
 // publisher and the player. Levels grow until a level degrades; level 1 is the baseline.
-// Usage: npm run bench:ingest [-- --window 15 --levels 1,10,20,30,40]
+// Usage: npm run bench:ingest [-- --window 15 --levels 1,10,25,50,75,100]
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -70,21 +70,27 @@ interface Level {
   lossPercent: number;
 }
 
+async function startPair(ctx: { api: string; token: string; clip: string }, name: string, publishers: Counted[], players: Counted[]): Promise<void> {
+  const headers = { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' };
+  const created = (await fetch(`${ctx.api}/api/v1/streams`, {
+    method: 'POST', headers, body: JSON.stringify({ name, reconnectWindowSeconds: 0 }),
+  }).then((res) => res.json())) as { rtmpUrl: string; flvUrl: string; streamId: string };
+  publishers.push(new Counted(['-re', '-stream_loop', '-1', '-i', ctx.clip, '-c', 'copy', '-f', 'flv', created.rtmpUrl]));
+  await waitFor(async () => {
+    const stream = (await fetch(`${ctx.api}/api/v1/streams/${created.streamId}`, { headers }).then((res) => res.json())) as { state: string };
+    return stream.state === 'live';
+  }, { timeoutMs: 30000, what: `${name} live` });
+  players.push(new Counted(['-i', created.flvUrl, '-c', 'copy', '-f', 'null', '-']));
+}
+
 async function runLevel(count: number, windowSeconds: number, ctx: { api: string; token: string; clip: string; pid: number; media: string }): Promise<Level> {
   const publishers: Counted[] = [];
   const players: Counted[] = [];
   try {
-    for (let index = 0; index < count; index += 1) {
-      const created = (await fetch(`${ctx.api}/api/v1/streams`, {
-        method: 'POST', headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `bench-${count}-${index}`, reconnectWindowSeconds: 0 }),
-      }).then((res) => res.json())) as { rtmpUrl: string; flvUrl: string; streamId: string };
-      publishers.push(new Counted(['-re', '-stream_loop', '-1', '-i', ctx.clip, '-c', 'copy', '-f', 'flv', created.rtmpUrl]));
-      await waitFor(async () => {
-        const stream = (await fetch(`${ctx.api}/api/v1/streams/${created.streamId}`, { headers: { authorization: `Bearer ${ctx.token}` } }).then((res) => res.json())) as { state: string };
-        return stream.state === 'live';
-      }, { timeoutMs: 20000, what: `stream ${index} live` });
-      players.push(new Counted(['-i', created.flvUrl, '-c', 'copy', '-f', 'null', '-']));
+    // Start in batches of 10 so a level comes up in seconds instead of one stream at a time.
+    for (let first = 0; first < count; first += 10) {
+      const batch = Array.from({ length: Math.min(10, count - first) }, (_, offset) => first + offset);
+      await Promise.all(batch.map((index) => startPair(ctx, `bench-${count}-${index}`, publishers, players)));
     }
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const sentBefore = publishers.map((item) => item.frames);
@@ -118,7 +124,7 @@ async function main(): Promise<void> {
     return;
   }
   const windowSeconds = Number(option('window', '15'));
-  const levels = option('levels', '1,10,20,30,40').split(',').map(Number);
+  const levels = option('levels', '1,10,25,50,75,100').split(',').map(Number);
 
   const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
   const clip = join(dir, 'clip.flv');
@@ -144,7 +150,7 @@ async function main(): Promise<void> {
       results.push(level);
       console.error(JSON.stringify(level));
       // Degraded: more than 2 % of frames lost, or the machine's 2 cores nearly saturated.
-      if (level.lossPercent > 2 || level.cpuPercent > 180 || Date.now() - started > 240000) break;
+      if (level.lossPercent > 2 || level.cpuPercent > 180 || Date.now() - started > 300000) break;
     }
   } finally {
     await stopProcess(adapter, 5000);

@@ -22,6 +22,7 @@ const WINDOW = 16;
 const MESSAGES = Number(process.env.SIGNAL_BENCH_MESSAGES ?? 20000);
 const JOINS = Number(process.env.SIGNAL_BENCH_JOINS ?? 500);
 const ROOM_SIZE = 10;
+const ROUNDS = 3;
 const IDLE_TARGET = Number(process.env.SIGNAL_BENCH_IDLE ?? 5000);
 const DEADLINE = Date.now() + 10 * 60 * 1000;
 
@@ -39,7 +40,7 @@ wss.on('connection', (ws, req) => {
     const target = peers.get(message.to);
     if (target) target.send(JSON.stringify({ ...message, from: id }));
   });
-  ws.on('close', () => peers.delete(id));
+  ws.on('close', () => { if (peers.get(id) === ws) peers.delete(id); });
 });`;
 
 interface Target {
@@ -77,21 +78,32 @@ async function inBatches<T>(count: number, concurrency: number, make: (index: nu
   return results;
 }
 
+interface RelayResult {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+function medianBy<T>(values: T[], key: (value: T) => number): T {
+  return [...values].sort((a, b) => key(a) - key(b))[Math.floor(values.length / 2)];
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-/** PAIRS senders each keep WINDOW messages in flight to their receiver until MESSAGES are relayed. */
-async function relayThroughput(target: Target) {
-  const room = 'bench-relay';
+/** PAIRS senders each keep WINDOW messages in flight to their receiver until MESSAGES / ROUNDS are relayed. */
+async function relayThroughput(target: Target, round: number): Promise<RelayResult> {
+  const room = `bench-relay-${round}`;
   const pairs = await inBatches(PAIRS, PAIRS, async (index) => ({
-    sender: await openSocket(await target.url(room, `s${index}`)),
-    receiver: await openSocket(await target.url(room, `r${index}`)),
+    sender: await openSocket(await target.url(room, `s${round}-${index}`)),
+    receiver: await openSocket(await target.url(room, `r${round}-${index}`)),
     index,
   }));
   const latencies: number[] = [];
-  const perPair = Math.floor(MESSAGES / PAIRS);
+  const perPair = Math.floor(MESSAGES / ROUNDS / PAIRS);
   const started = process.hrtime.bigint();
   await Promise.all(
     pairs.map(
@@ -101,7 +113,7 @@ async function relayThroughput(target: Target) {
           let received = 0;
           const send = () => {
             sent += 1;
-            sender.send(JSON.stringify({ type: 'offer', to: `r${index}`, sdp: `${process.hrtime.bigint()}` }));
+            sender.send(JSON.stringify({ type: 'offer', to: `r${round}-${index}`, sdp: `${process.hrtime.bigint()}` }));
           };
           receiver.on('message', (data) => {
             const message = JSON.parse(data.toString()) as { type: string; sdp?: string };
@@ -124,9 +136,9 @@ async function relayThroughput(target: Target) {
 }
 
 /** Joins into rooms of ROOM_SIZE participants, the size of a typical interactive room. */
-async function joinRate(target: Target) {
+async function joinRate(target: Target, round: number) {
   const urls = await Promise.all(
-    Array.from({ length: JOINS }, (_, index) => target.url(`bench-joins-${Math.floor(index / ROOM_SIZE)}`, `j${index}`)),
+    Array.from({ length: JOINS }, (_, index) => target.url(`bench-joins-${round}-${Math.floor(index / ROOM_SIZE)}`, `j${round}-${index}`)),
   );
   const started = process.hrtime.bigint();
   const sockets = await inBatches(JOINS, 25, (index) => openSocket(urls[index]));
@@ -139,9 +151,10 @@ async function idleMemory(target: Target, count: number) {
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const before = rssBytes(target.process.pid!);
   const urls: string[] = [];
-  for (let index = 0; index < count; index += 1) urls.push(await target.url(`bench-idle-${index % 50}`, `i${index}`));
+  for (let index = 0; index < count; index += 1) urls.push(await target.url(`bench-idle-${Math.floor(index / ROOM_SIZE)}`, `i${index}`));
   const sockets = await inBatches(count, 50, (index) => openSocket(urls[index]));
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  // Let the garbage of the joins (snapshots, broadcasts) be collected before reading RSS.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
   const after = rssBytes(target.process.pid!);
   for (const socket of sockets) socket.terminate();
   return { connections: sockets.length, bytesPerConnection: (after - before) / sockets.length, before, after };
@@ -207,11 +220,20 @@ async function main(): Promise<void> {
   try {
     // Each idle connection costs one descriptor here and one in the server process.
     const idleCount = Math.min(IDLE_TARGET, fdLimit() - 200);
+    // The machine is shared, so the two targets alternate over ROUNDS and the median round counts.
+    const relayRounds = { bare: [] as RelayResult[], livekit: [] as RelayResult[] };
+    const joinRounds = { bare: [] as number[], livekit: [] as number[] };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      relayRounds.bare.push(await relayThroughput(bare, round));
+      relayRounds.livekit.push(await relayThroughput(livekit, round));
+      joinRounds.bare.push(await joinRate(bare, round));
+      joinRounds.livekit.push(await joinRate(livekit, round));
+    }
     const results = {
-      relayBare: await relayThroughput(bare),
-      relayLivekit: await relayThroughput(livekit),
-      joinsBare: await joinRate(bare),
-      joinsLivekit: await joinRate(livekit),
+      relayBare: medianBy(relayRounds.bare, (result) => result.perSecond),
+      relayLivekit: medianBy(relayRounds.livekit, (result) => result.perSecond),
+      joinsBare: medianBy(joinRounds.bare, (rate) => rate),
+      joinsLivekit: medianBy(joinRounds.livekit, (rate) => rate),
       idleBare: await idleMemory(bare, idleCount),
       idleLivekit: await idleMemory(livekit, idleCount),
     };

@@ -72,7 +72,7 @@ describe('encoder lifecycle', () => {
       await worker.stop();
     });
 
-    it('arms on command, starts once on duplicate publishes, and stops when the stream ends', async () => {
+    it('starts one ladder per stream session', async () => {
       const armed = await commands.send('encoder', 'transcode.arm', { streamKey: 'events-key-01', app: 'live', name: 'events-cam', profiles: ['240p'], record: false });
       expect(armed.state).toBe('armed');
 
@@ -97,6 +97,17 @@ describe('encoder lifecycle', () => {
       expect(job.state).toBe('completed');
       expect(job.stopped).toBe(true);
       expect(job.masterPlaylistPath).toBe(armed.masterPlaylistPath);
+    });
+
+    it('retries an unreachable live source, then fails', async () => {
+      const recording = await commands.send('encoder', 'record.start', { app: 'live', name: 'offline-cam', label: 'Room 1 / take 2' });
+      const job = await waitForJobState(api, recording.jobId, ['failed'], 60000);
+      const stop = await commands.send('encoder', 'record.stop', { jobId: recording.jobId }).catch((error: unknown) => error);
+
+      expect(recording.outputPath).toMatch(/^recordings\/live\/offline-cam\/room-1-take-2-[a-z0-9-]+\.mp4$/);
+      expect(job.error).toMatch(/cannot read the source/);
+      expect(job.attemptsMade).toBe(3);
+      expect(stop).toMatchObject({ code: 'failed_precondition' });
     });
 
     it('publishes transcode events for the orchestrator', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -79,6 +79,12 @@ describe('encoder transcode jobs', () => {
           expect(probe.streams.some((stream) => stream.codec_type === 'audio')).toBe(true);
         }
       }
+    });
+
+    it('removes the uploaded source once the job has ended', async () => {
+      const leftovers = await waitFor(() => readdirSync(join(harness.mediaRoot, '.uploads')).length === 0, { timeoutMs: 10000, what: 'upload removed' });
+
+      expect(leftovers).toBe(true);
     });
 
     it('lists the job by state', async () => {

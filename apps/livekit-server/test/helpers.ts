@@ -165,7 +165,11 @@ export async function startWebhookReceiver(options: { failFirst?: number } = {})
   return {
     url: `http://127.0.0.1:${port}/webhooks/livekit`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

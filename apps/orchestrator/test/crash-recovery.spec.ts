@@ -46,7 +46,15 @@ describe('orchestrator crash recovery', () => {
     });
     children.push(child);
     const api = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${api}/ready`)).ok, { timeoutMs: 30000, what: 'orchestrator ready' });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the orchestrator exited with ${child.exitCode}`);
+        const res = await fetch(`${api}/ready`, { signal: AbortSignal.timeout(3000) });
+        if (!res.ok) throw new Error(`/ready returned ${res.status}: ${await res.text()}`);
+        return true;
+      },
+      { timeoutMs: 60000, intervalMs: 250, what: 'orchestrator ready' },
+    );
     return api;
   }
 

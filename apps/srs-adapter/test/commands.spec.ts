@@ -30,7 +30,7 @@ describe('srs-adapter commands', () => {
     expect(state).toEqual({ streamId: first.streamId, state: 'idle' });
   });
 
-  it('rejects an invalid create payload without retrying into a write', async () => {
+  it('rejects an invalid create payload', async () => {
     await expect(client.send('srs-adapter', 'stream.create', { requestId: 'orch-2', name: '../x' }, { attempts: 1 })).rejects.toMatchObject({
       code: 'invalid_argument',
     });

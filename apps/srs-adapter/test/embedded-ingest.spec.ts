@@ -66,7 +66,7 @@ function findFiles(dir: string, pattern: RegExp): string[] {
 }
 
 describe('embedded ingest', () => {
-  it('goes live, plays over FLV and HLS, and ends on unpublish', async () => {
+  it('publishes, plays and unpublishes', async () => {
     const stream = await createStream('e2e-main', { reconnectWindowSeconds: 0 });
     const publisher = publish(stream.rtmpUrl);
     await waitForState(stream.streamId, 'live');
@@ -105,7 +105,7 @@ describe('embedded ingest', () => {
     expect(events.map((event) => event.type)).toEqual(['stream.published', 'stream.ended']);
   });
 
-  it('never goes live with a wrong key or an unknown stream', async () => {
+  it('rejects wrong keys and unknown streams', async () => {
     const stream = await createStream('e2e-wrong-key');
     const wrong = publish(`${t.rtmp}/live/e2e-wrong-key?key=not-the-key`, 5);
     const unknown = publish(`${t.rtmp}/live/e2e-no-such-stream?key=${stream.streamKey}`, 5);
@@ -120,7 +120,7 @@ describe('embedded ingest', () => {
     expect(t.logs.output).not.toContain(stream.streamKey);
   });
 
-  it('rejects a second publisher while the first keeps streaming', async () => {
+  it('rejects a second publisher', async () => {
     const stream = await createStream('e2e-busy');
     const first = publish(stream.rtmpUrl);
     await waitForState(stream.streamId, 'live');
@@ -137,7 +137,7 @@ describe('embedded ingest', () => {
     expect(flv.streams.some((item) => item.codec_type === 'video')).toBe(true);
   });
 
-  it('keeps the session when the publisher returns within the window', async () => {
+  it('keeps the session on reconnect', async () => {
     const stream = await createStream('e2e-reconnect', { reconnectWindowSeconds: 30 });
     const first = publish(stream.rtmpUrl, 3);
     await waitForState(stream.streamId, 'live');
@@ -154,7 +154,7 @@ describe('embedded ingest', () => {
     expect(types).toEqual(['stream.published', 'stream.reconnected']);
   });
 
-  it('plays a signed stream only with a playback token', async () => {
+  it('requires a token for signed playback', async () => {
     const stream = await createStream('e2e-signed', { playback: 'signed' });
     publish(stream.rtmpUrl);
     await waitForState(stream.streamId, 'live');
@@ -172,7 +172,7 @@ describe('embedded ingest', () => {
     expect(hls.streams.some((item) => item.codec_type === 'video')).toBe(true);
   });
 
-  it('refuses publishing after a disabling unpublish until publish is called', async () => {
+  it('rejects publishing while disabled', async () => {
     const stream = await createStream('e2e-disable', { reconnectWindowSeconds: 0 });
     const first = publish(stream.rtmpUrl);
     await waitForState(stream.streamId, 'live');
@@ -191,7 +191,7 @@ describe('embedded ingest', () => {
     await waitForState(stream.streamId, 'live');
   });
 
-  it('ingests a file source into the stream and stops it on unpublish', async () => {
+  it('ingests and stops a file source', async () => {
     const file = join(t.dirs.media, 'sources', 'clip.flv');
     mkdirSync(dirname(file), { recursive: true });
     const maker = spawn('ffmpeg', [
@@ -213,7 +213,7 @@ describe('embedded ingest', () => {
     expect(stopped.body.state).toBe('idle');
   });
 
-  it('serves media root files but not the live remux', async () => {
+  it('serves media files but not the remux', async () => {
     mkdirSync(join(t.dirs.media, 'ladders', 'show'), { recursive: true });
     mkdirSync(join(t.dirs.media, '.live', 'live', 'hidden'), { recursive: true });
     writeFileSync(join(t.dirs.media, 'ladders', 'show', 'master.m3u8'), '#EXTM3U\n');

@@ -18,7 +18,7 @@ const LEVELS: [string, number, number, number][] = [
 
 const PROFILE_IDC: Record<Profile['h264Profile'], string> = { baseline: '42e0', main: '4d40', high: '6400' };
 
-/** The H.264 level for a rendition, set explicitly so the master playlist's CODECS matches. */
+/** Picks the H.264 level of a rendition; it is set explicitly so the master playlist's CODECS matches. */
 export function h264Level(width: number, height: number, fps: number): { name: string; idc: number } {
   const frameMbs = Math.ceil(width / 16) * Math.ceil(height / 16);
   const found = LEVELS.find(([, , perSecond, perFrame]) => frameMbs <= perFrame && frameMbs * fps <= perSecond);

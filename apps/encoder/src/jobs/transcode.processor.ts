@@ -168,7 +168,7 @@ async function publishStarted(deps: ProcessorDeps, job: Job<TranscodeJobData>, o
   });
 }
 
-/** The app and name events carry: the stream's, or `vod` and the run id for uploads. */
+/** Returns the app and name for events: the stream's, or `vod` and the run id for uploads. */
 export function eventSubject(data: TranscodeJobData): { app: string; name: string } {
   return { app: data.app ?? 'vod', name: data.name ?? data.runId };
 }

@@ -36,7 +36,7 @@ export interface TranscodeResult {
   stopped: boolean;
 }
 
-/** How a running job is asked to end. */
+/** Reason a running job is asked to end. */
 export type StopReason = 'stop' | 'cancel' | 'shutdown';
 
 export interface ControlMessage {

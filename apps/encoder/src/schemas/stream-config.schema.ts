@@ -25,7 +25,7 @@ export interface StreamConfig {
   streamKey: string;
   app: string;
   name: string;
-  /** Where the pipeline reads from; the live stream on the media server when unset. */
+  /** Input of the pipeline, or the live stream on the media server when unset. */
   source?: string;
   profiles: string[];
   outputs: { hls: boolean; record: boolean; rtmpPush: RtmpPush[] };

@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+
 import type { Job, JobType, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 
@@ -75,7 +77,10 @@ export class JobService {
   }
 
   async list(filter: { state?: string; keyId?: string; page: number; pageSize: number }): Promise<{ items: JobView[]; page: number; pageSize: number; total: number }> {
-    const states = filter.state ? [filter.state === 'cancelled' ? 'failed' : (filter.state as JobType)] : ALL_STATES;
+    // Cancelled jobs are failed jobs with the cancel reason, so they are looked up among failed ones.
+    let states = ALL_STATES;
+    if (filter.state === 'cancelled') states = ['failed'];
+    else if (filter.state) states = [filter.state as JobType];
     const start = (filter.page - 1) * filter.pageSize;
     if (!filter.keyId && filter.state !== 'cancelled') {
       const jobs = await this.queue.getJobs(states, start, start + filter.pageSize - 1);
@@ -103,6 +108,7 @@ export class JobService {
     if (reason === 'cancel') await this.redis.set(this.keys.cancelled(jobId), '1', 'EX', 24 * 3600);
     if (state !== 'active') {
       await job.remove();
+      if (job.data.removeSource) await rm(job.data.source, { force: true });
       this.logger.info('queued transcode removed', { jobId, reason });
       return reason === 'cancel' ? 'cancelled' : 'removed';
     }

@@ -30,7 +30,7 @@ export function keyIdOf(streamKey: string): string {
   return createHash('sha256').update(streamKey).digest('hex').slice(0, 16);
 }
 
-/** The `app/name` field that indexes configs and live streams. */
+/** Builds the `app/name` field that indexes configs and live streams. */
 export function streamField(app: string, name: string): string {
   return `${app}/${name}`;
 }

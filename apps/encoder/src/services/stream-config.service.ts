@@ -175,7 +175,7 @@ function throwSaveError(status: string, detail: string | undefined): void {
   }
 }
 
-/** The key is never echoed: the message and details only name the field. */
+/** Builds the not-found error without the key: the message and details only name the field. */
 export function configNotFound(): AppError {
   return new AppError('not_found', 'no config exists for this stream key', {
     details: [{ field: 'streamKey', message: 'no config for this stream key' }],

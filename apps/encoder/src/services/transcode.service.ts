@@ -18,7 +18,7 @@ export interface RunState {
   jobId?: string;
 }
 
-/** A new run id: sortable by time, unique across replicas. */
+/** Creates a run id that sorts by time and is unique across replicas. */
 export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }

@@ -32,13 +32,13 @@ export class UploadService {
     private readonly settings: SettingsService,
     private readonly jobs: JobService,
   ) {
-    // Uploads live under the media root because the worker that transcodes them may be another
-    // replica; the folder is hidden (a dot name) so static file servers skip it by default.
+    // Uploads are stored under the media root because the worker that transcodes them may run in
+    // another replica. The folder name starts with a dot, so static file servers skip it by default.
     this.dir = join(options.mediaRoot, '.uploads');
     mkdirSync(this.dir, { recursive: true });
   }
 
-  /** multer reading one `file` field to disk, with its errors turned into 400/413 envelopes. */
+  /** Builds the multer middleware that writes one `file` field to disk and turns its errors into 400/413/415 envelopes. */
   middleware(): RequestHandler {
     const upload = multer({
       storage: multer.diskStorage({ destination: this.dir, filename: (_req, _file, done) => done(null, randomBytes(12).toString('hex')) }),

@@ -1,7 +1,7 @@
 import type { Logger } from '@castplane/logging';
 import type { Redis } from '@castplane/redis';
 
-/** A socket on this replica, as the bus sees it. */
+/** A socket connected to this replica, addressed by room and identity. */
 export interface LocalPeer {
   readonly room: string;
   readonly identity: string;

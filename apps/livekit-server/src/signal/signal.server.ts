@@ -103,12 +103,12 @@ export class SignalServer {
       return rejectUpgrade(socket, new AppError('invalid_argument', 'the room name must be 1-128 letters, digits or _.:@-'));
     }
     try {
-      const connection = await this.join(req, url, room);
+      const { connection, joined } = await this.join(req, url, room);
       if (socket.destroyed) {
         await this.closed(connection, 'handshake aborted');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, connection));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, connection, joined));
     } catch (error) {
       if (!isAppError(error) || error.status >= 500) throw error;
       this.logger.info('signal join rejected', { roomName: room, code: error.code, reason: error.message });
@@ -116,7 +116,7 @@ export class SignalServer {
     }
   }
 
-  private async join(req: IncomingMessage, url: URL, room: string): Promise<SignalConnection & { joined: object }> {
+  private async join(req: IncomingMessage, url: URL, room: string): Promise<{ connection: SignalConnection; joined: object }> {
     const token = tokenOf(req, url);
     if (!token) throw new AppError('unauthenticated', 'an access token is required: ?access_token= or Authorization: Bearer');
     const claims = await this.tokens.verify(token);
@@ -127,7 +127,7 @@ export class SignalServer {
     }
     if (!claims.sub) throw new AppError('unauthenticated', 'the access token has no identity (sub)');
 
-    const connection = new SignalConnection(room, claims.sub, newId('SE_')) as SignalConnection & { joined: object };
+    const connection = new SignalConnection(room, claims.sub, newId('SE_'));
     this.bus.add(connection);
     try {
       const joined = await this.participants.join({
@@ -139,20 +139,21 @@ export class SignalServer {
         grants,
         sessionId: connection.sessionId,
       });
-      connection.joined = {
+      const snapshot = {
         type: 'joined',
         room: { sid: joined.room.sid, name: joined.room.name, metadata: joined.room.metadata },
         participant: publicView(joined.participant),
         participants: joined.others.map(publicView),
       };
-      return connection;
+      return { connection, joined: snapshot };
     } catch (error) {
       this.bus.remove(connection);
       throw error;
     }
   }
 
-  private open(ws: WebSocket, connection: SignalConnection & { joined: object }): void {
+  // The snapshot is sent once and not kept: an idle connection holds no copy of the room.
+  private open(ws: WebSocket, connection: SignalConnection, joined: object): void {
     this.connections.add(connection);
     ws.on('pong', () => {
       connection.alive = true;
@@ -166,7 +167,7 @@ export class SignalServer {
       void this.closed(connection, code === 1000 ? 'client closed' : `socket closed (${code})`);
     });
     ws.on('error', (error: Error) => this.logger.info('signal socket error', { roomName: connection.room, err: error.message }));
-    connection.attach(ws, connection.joined);
+    connection.attach(ws, joined);
   }
 
   private async closed(connection: SignalConnection, reason: string): Promise<void> {

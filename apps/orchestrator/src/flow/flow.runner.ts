@@ -1,6 +1,7 @@
 import type { Job, Queue, Worker } from 'bullmq';
 
-import type { AppError } from '@castplane/errors';
+import { AppError } from '@castplane/errors';
+import type { ErrorCode } from '@castplane/errors';
 import type { Logger } from '@castplane/logging';
 import { createQueue, createWorker } from '@castplane/redis';
 import type { QueueContext } from '@castplane/redis';
@@ -121,6 +122,11 @@ export class FlowRunner {
   private async runStartStep(record: Orchestration, step: StartStep): Promise<void> {
     const entry = this.entry(record.steps, step.name);
     if (entry.state === 'completed') return;
+    if (entry.state === 'failed') {
+      // A crash after the failure was saved but before the rollback began: roll back, do not retry.
+      const code = (entry.error?.code ?? 'internal') as ErrorCode;
+      throw new StepFailedError(entry.name, new AppError(code, entry.error?.message ?? 'the step failed'));
+    }
     const command = { service: step.service, command: step.command, payload: step.payload(record) };
     entry.result = await this.runCommand(record, entry, command);
   }
