@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { apiKeyEntry, testToken, waitFor } from '@castplane/testing';
 
-import { SignalClient, adminFetch, joinToken, startTestServer } from './helpers';
+import { SignalClient, adminFetch, joinToken, startTestServer, socketsClosed } from './helpers';
 import type { TestServer } from './helpers';
 
 describe('admin API', () => {
@@ -24,6 +24,7 @@ describe('admin API', () => {
 
   afterAll(async () => {
     await lk.stop();
+    await socketsClosed();
   });
 
   async function join(room: string, identity: string) {

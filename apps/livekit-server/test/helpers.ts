@@ -53,6 +53,16 @@ export async function startTestServer(
   };
 }
 
+/**
+ * Waits until this process has no TCP sockets or servers left, at most 5 s. BullMQ and ioredis
+ * finish closing some connections just after their close promises resolve, and jest reports a
+ * worker that still has them as leaking.
+ */
+export async function socketsClosed(): Promise<void> {
+  const tcp = () => process.getActiveResourcesInfo().filter((name) => name.startsWith('TCP')).length;
+  await waitFor(() => tcp() === 0, { timeoutMs: 5000, intervalMs: 50, what: 'sockets closed' }).catch(() => undefined);
+}
+
 /** Signs a LiveKit access token for a participant. */
 export async function joinToken(
   server: Pick<TestServer, 'apiKey' | 'apiSecret'>,

@@ -8,7 +8,7 @@ import { EgressClient, EgressStatus, RoomServiceClient, WebhookReceiver } from '
 
 import { TEST_ISSUER, TEST_JWT_SECRET, ffprobe, freePort, publishTestSource, stopProcess, tempDir, testToken, waitFor } from '@castplane/testing';
 
-import { adminFetch, startTestServer, startWebhookReceiver } from './helpers';
+import { adminFetch, socketsClosed, startTestServer, startWebhookReceiver } from './helpers';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -75,6 +75,7 @@ describe('room recording through the encoder', () => {
     if (rtmp) await stopProcess(rtmp);
     await lk?.stop();
     await receiver?.close();
+    await socketsClosed();
     media.cleanup();
   });
 

@@ -2,7 +2,7 @@ import { AccessToken, EgressClient, RoomServiceClient, TrackType } from 'livekit
 
 import { waitFor } from '@castplane/testing';
 
-import { SignalClient, joinToken, startTestServer } from './helpers';
+import { SignalClient, joinToken, startTestServer, socketsClosed } from './helpers';
 import type { TestServer } from './helpers';
 
 describe('Twirp RoomService with livekit-server-sdk', () => {
@@ -21,6 +21,7 @@ describe('Twirp RoomService with livekit-server-sdk', () => {
 
   afterAll(async () => {
     await lk.stop();
+    await socketsClosed();
   });
 
   async function join(room: string, identity: string) {
@@ -197,6 +198,7 @@ describe('Twirp Egress with livekit-server-sdk', () => {
 
   afterAll(async () => {
     await lk.stop();
+    await socketsClosed();
   });
 
   it('rejects a room composite egress for a room without a media source', async () => {

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 
 import { testToken, waitFor } from '@castplane/testing';
 
-import { SignalClient, adminFetch, joinToken, startTestServer } from './helpers';
+import { SignalClient, adminFetch, joinToken, startTestServer, socketsClosed } from './helpers';
 import type { TestServer } from './helpers';
 
 describe('WebSocket /signal/{room}', () => {
@@ -22,6 +22,7 @@ describe('WebSocket /signal/{room}', () => {
 
   afterAll(async () => {
     await lk.stop();
+    await socketsClosed();
   });
 
   async function join(room: string, identity: string, grants = {}) {
@@ -203,6 +204,7 @@ describe('WebSocket /signal with the reject policy', () => {
 
   afterAll(async () => {
     await lk.stop();
+    await socketsClosed();
   });
 
   it('rejects a second connection of the same identity and joins to unknown rooms', async () => {

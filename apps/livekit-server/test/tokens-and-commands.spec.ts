@@ -5,7 +5,7 @@ import { CommandClient } from '@castplane/redis';
 import { createLogger } from '@castplane/logging';
 import { testToken } from '@castplane/testing';
 
-import { SignalClient, adminFetch, joinToken, startTestServer } from './helpers';
+import { SignalClient, adminFetch, joinToken, startTestServer, socketsClosed } from './helpers';
 import type { TestServer } from './helpers';
 
 describe('token routes', () => {
@@ -19,6 +19,7 @@ describe('token routes', () => {
 
   afterAll(async () => {
     await lk.stop();
+    await socketsClosed();
   });
 
   async function generate(body: object, token = write) {
@@ -101,6 +102,7 @@ describe('livekit-server commands', () => {
   afterAll(async () => {
     await commands.close();
     await lk.stop();
+    await socketsClosed();
   });
 
   it('creates a room idempotently with its linked stream', async () => {

@@ -2,7 +2,7 @@ import { RoomServiceClient, WebhookReceiver } from 'livekit-server-sdk';
 
 import { waitFor } from '@castplane/testing';
 
-import { SignalClient, joinToken, startTestServer, startWebhookReceiver } from './helpers';
+import { SignalClient, joinToken, socketsClosed, startTestServer, startWebhookReceiver } from './helpers';
 import type { TestServer } from './helpers';
 
 describe('LiveKit webhooks', () => {
@@ -18,6 +18,7 @@ describe('LiveKit webhooks', () => {
   afterAll(async () => {
     await lk.stop();
     await receiver.close();
+    await socketsClosed();
   });
 
   it('sends every room event, signed and in order, and WebhookReceiver accepts each', async () => {

@@ -6,7 +6,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 
 import { tempDir, testToken, waitFor } from '@castplane/testing';
 
-import { adminFetch, joinToken, startTestServer } from './helpers';
+import { adminFetch, joinToken, startTestServer, socketsClosed } from './helpers';
 import type { TestServer } from './helpers';
 
 // The peer logic the page runs: join through /signal, then offer/answer/ICE through the relay,
@@ -113,6 +113,7 @@ describe('WebRTC peers in Chromium through /signal', () => {
     await replicaB?.stop();
     await replicaA?.stop();
     profile.cleanup();
+    await socketsClosed();
   });
 
   async function openPeer(server: TestServer, room: string, identity: string, initiator: boolean): Promise<Page> {

@@ -109,11 +109,29 @@ export class Runtime {
 
   /** Listens, records the bound port under `listener` and registers the server for shutdown. */
   async listen(listener: string, app: express.Express, port: number): Promise<Server> {
+    await this.redisConnected(3000);
     const server = await listen(app, port, this.options.config.HOST);
     this.shutdown.addServer(server);
     this.ports[listener] = boundPort(server);
     this.logger.info('listening', { listener, url: `http://${this.options.config.HOST}:${this.ports[listener]}` });
     return server;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for the first Redis connection, so the first requests do not meet a
+   * connecting client. A Redis that stays down does not stop startup: `/ready` reports it.
+   */
+  private async redisConnected(timeoutMs: number): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      this.redis.once('ready', done);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   /** Registers the Redis connection as the last shutdown step; call after all other steps. */

@@ -124,8 +124,11 @@ export class JobService {
     return new Set(jobs.filter(Boolean).flatMap((job) => job.data.profiles.map((profile) => profile.id)));
   }
 
-  async view(job: TranscodeJob): Promise<JobView> {
-    const state = await job.getState();
+  async view(loaded: TranscodeJob): Promise<JobView> {
+    const state = await loaded.getState();
+    // The job may have finished between loading it and reading its state: reload it for the result.
+    const finished = (state === 'completed' || state === 'failed') && !loaded.finishedOn;
+    const job = (finished ? await this.find(loaded.id!) : undefined) ?? loaded;
     const cancelled = state === 'failed' && job.failedReason === CANCELLED_MESSAGE;
     const data = job.data;
     return {

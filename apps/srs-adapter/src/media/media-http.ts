@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import express from 'express';
-import type { Express, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 
 import type { Logger } from '@castplane/logging';
 
@@ -55,7 +55,13 @@ export class MediaHttp {
   }
 
   mount(app: Express): void {
-    app.use('/media', express.static(this.deps.mediaRoot, { dotfiles: 'ignore', index: false, fallthrough: false }));
+    // Dot folders such as the live remux stay hidden; static errors keep their own status.
+    app.use('/media', express.static(this.deps.mediaRoot, { dotfiles: 'ignore', index: false }), (_req: Request, res: Response) => {
+      res.status(404).end();
+    });
+    app.use('/media', (error: { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(error.status && error.status < 500 ? error.status : 500).end();
+    });
     app.get('/:app/:name.flv', (req, res) => void this.flv(req, res).catch((error: Error) => this.fail(res, error)));
     app.get('/:app/:name.m3u8', (req, res) => void this.playlist(req, res).catch((error: Error) => this.fail(res, error)));
     app.get('/:app/:segment.ts', (req, res) => void this.segment(req, res).catch((error: Error) => this.fail(res, error)));
