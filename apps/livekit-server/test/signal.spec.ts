@@ -12,7 +12,7 @@ describe('WebSocket /signal/{room}', () => {
   const clients: SignalClient[] = [];
 
   beforeAll(async () => {
-    lk = await startTestServer({ LIVEKIT_MAX_SIGNAL_MESSAGE_BYTES: '2048', LIVEKIT_HEARTBEAT_INTERVAL_MS: '500' });
+    lk = await startTestServer({ LIVEKIT_MAX_SIGNAL_MESSAGE_BYTES: '2048', LIVEKIT_HEARTBEAT_INTERVAL_MS: '2000' });
     admin = await testToken(['admin']);
   });
 

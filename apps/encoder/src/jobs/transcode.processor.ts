@@ -67,6 +67,7 @@ export function createProcessor(deps: ProcessorDeps) {
 }
 
 async function probeSource(deps: ProcessorDeps, data: TranscodeJobData): Promise<ProbeResult> {
+  if (data.probed?.video) return data.probed;
   const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(data.source) || data.source.startsWith('file:');
   try {
     const result = await probe(deps.ffprobePath, data.source, deps.probeTimeoutMs);

@@ -1,3 +1,4 @@
+import type { ProbeResult } from '../clients/ffprobe.client';
 import type { Profile } from '../schemas/profile.schema';
 import type { RtmpPush } from '../schemas/stream-config.schema';
 
@@ -24,6 +25,8 @@ export interface TranscodeJobData {
   /** MP4 file relative to the media root, written next to the ladder or alone for `record` jobs. */
   recordPath?: string;
   rtmpPush: RtmpPush[];
+  /** The source's streams when they were probed already (uploads), so the worker skips its probe. */
+  probed?: ProbeResult;
   /** Deletes the source file when the job ends (uploads). */
   removeSource?: boolean;
 }

@@ -77,10 +77,11 @@ export class UploadService {
     const data: TranscodeJobData = {
       kind: 'vod', runId, source: path, realtime: false, outputDir: `uploads/${runId}`, profiles: ladder,
       hls: { segmentSeconds: input.segmentSeconds ?? (await this.settings.segmentSeconds()), playlistSize: 0 },
-      rtmpPush: [], removeSource: true,
+      rtmpPush: [], removeSource: true, probed: source.probed,
     };
     const job = await this.jobs.enqueue(data, `vod-${runId}`);
-    return { jobId: job.id!, state: 'queued', masterPlaylistPath: `${data.outputDir}/master.m3u8`, source };
+    const { probed: _probed, ...summary } = source;
+    return { jobId: job.id!, state: 'queued', masterPlaylistPath: `${data.outputDir}/master.m3u8`, source: summary };
   }
 
   private async probeUpload(path: string) {
@@ -89,7 +90,7 @@ export class UploadService {
       if (!result.video) {
         throw new AppError('unprocessable_entity', 'the uploaded file has no video stream', { details: [{ field: 'body.file', message: 'has no video stream' }] });
       }
-      return { formatName: result.formatName, durationSeconds: result.durationSeconds, width: result.video.width, height: result.video.height, fps: result.video.fps, audio: Boolean(result.audio) };
+      return { formatName: result.formatName, durationSeconds: result.durationSeconds, width: result.video.width, height: result.video.height, fps: result.video.fps, audio: Boolean(result.audio), probed: result };
     } catch (error) {
       if (!(error instanceof ProbeError)) throw error;
       throw new AppError('unsupported_media_type', 'the uploaded file is not a media file ffprobe can read', { details: [{ field: 'body.file', message: 'is not a readable media file' }] });

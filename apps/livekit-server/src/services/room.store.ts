@@ -155,8 +155,8 @@ export class RoomStore {
   }
 
   async listRooms(names?: string[]): Promise<RoomRecord[]> {
-    const wanted = names && names.length > 0 ? names : await this.listRoomNames();
-    const rooms = await Promise.all(wanted.map((name) => this.getRoom(name)));
+    const selected = names && names.length > 0 ? names : await this.listRoomNames();
+    const rooms = await Promise.all(selected.map((name) => this.getRoom(name)));
     return rooms.filter((room): room is RoomRecord => room !== undefined);
   }
 

@@ -152,7 +152,7 @@ export class SignalServer {
     }
   }
 
-  // The snapshot is sent once and not kept: an idle connection holds no copy of the room.
+  // The snapshot is sent once and not kept, so an idle connection keeps no copy of the room.
   private open(ws: WebSocket, connection: SignalConnection, joined: object): void {
     this.connections.add(connection);
     ws.on('pong', () => {
