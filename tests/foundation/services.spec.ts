@@ -101,6 +101,9 @@ describe.each(SERVICE_NAMES)('%s process', (name) => {
   });
 
   it('exits with code 0 within its deadline on SIGTERM', async () => {
+    redis = await startOwnRedis(redis.port);
+    const base = `http://127.0.0.1:${service.ports[listeners[0]]}`;
+    await waitFor(() => get(`${base}/ready`).then((res) => res.status === 200), { timeoutMs: 15000, what: `${name} ready again` });
     const exited = new Promise<number | null>((resolve) => service.child.once('exit', (code) => resolve(code)));
     const started = Date.now();
     service.child.kill('SIGTERM');

@@ -49,10 +49,14 @@ export class Shutdown {
     }, timeoutMs);
     deadline.unref();
 
+    const started = Date.now();
     await Promise.all(this.servers.map((server) => closeServer(server, timeoutMs / 2)));
     for (const step of this.steps) {
+      // A step that hangs (a queue waiting on a Redis that is down) must not use up the time of
+      // the steps after it, so each one gets at most half of what is left.
+      const left = timeoutMs - (Date.now() - started);
       try {
-        await step.run();
+        await withTimeout(Promise.resolve().then(step.run), Math.max(100, left / 2));
       } catch (error) {
         logger.warn('shutdown step failed', { step: step.name, err: error instanceof Error ? error.message : String(error) });
       }
@@ -60,6 +64,17 @@ export class Shutdown {
     clearTimeout(deadline);
     logger.info('stopped', { reason });
   }
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not finish within ${Math.round(ms)} ms`)), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 // Stop accepting, close idle keep-alive sockets now and busy ones once they finish; after

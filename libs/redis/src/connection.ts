@@ -75,10 +75,13 @@ export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<void> {
 
 /** Closes a connection, falling back to a hard disconnect when QUIT cannot be sent. */
 export async function closeRedis(redis: Redis): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 500))]);
+    await Promise.race([redis.quit(), new Promise((resolve) => (timer = setTimeout(resolve, 500)))]);
   } catch {
     // QUIT fails when the connection is already down; disconnect below is enough.
+  } finally {
+    clearTimeout(timer);
   }
   redis.disconnect();
 }
