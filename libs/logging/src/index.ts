@@ -1,3 +1,3 @@
-export { createLogger } from './logger';
+export { createLogger, flushLogs } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { REDACTED, isSecretKey, redact, redactText } from './redact';

@@ -1,6 +1,8 @@
 import type { Writable } from 'node:stream';
 
+import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
+import Transport from 'winston-transport';
 
 import { redact } from './redact';
 
@@ -18,6 +20,54 @@ export interface LoggerOptions {
    * contains one of them has it replaced, whatever field it is in.
    */
   secrets?: readonly string[];
+}
+
+const unflushed = new Set<BatchedStreamTransport>();
+let exitHookInstalled = false;
+
+// One exit listener for every transport, so that many loggers (tests start many services in one
+// process) do not pile up listeners.
+function flushOnExit(transport: BatchedStreamTransport): void {
+  unflushed.add(transport);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', flushLogs);
+}
+
+/** Writes every buffered log line now; tests call it before reading captured output. */
+export function flushLogs(): void {
+  for (const pending of unflushed) pending.flush();
+}
+
+/**
+ * Writes the lines logged in one event-loop turn with a single write, instead of one write per
+ * line, and flushes synchronously when the process exits.
+ */
+class BatchedStreamTransport extends Transport {
+  private buffer: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly target: NodeJS.WritableStream) {
+    super();
+    flushOnExit(this);
+  }
+
+  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
+    this.buffer.push(`${String(info[MESSAGE])}\n`);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    callback();
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.buffer.length === 0) return;
+    const chunk = this.buffer.join('');
+    this.buffer = [];
+    this.target.write(chunk);
+  }
 }
 
 const RESERVED = new Set(['level', 'message', 'service', 'version', 'env', 'time']);
@@ -50,9 +100,7 @@ export function createLogger(options: LoggerOptions): Logger {
     return info;
   });
 
-  const transport = options.stream
-    ? new winston.transports.Stream({ stream: options.stream })
-    : new winston.transports.Console();
+  const transport = new BatchedStreamTransport(options.stream ?? process.stdout);
 
   return winston.createLogger({
     level: options.level ?? 'info',

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 
 import type { Scope } from '@castplane/auth';
 import { sha256, signServiceToken } from '@castplane/auth';
+import { flushLogs } from '@castplane/logging';
 
 /** Secrets for tests: random per run, never committed. */
 export const TEST_JWT_SECRET = randomBytes(32).toString('hex');
@@ -150,11 +151,12 @@ export class LogCapture {
   }
 
   get output(): string {
+    flushLogs();
     return this.text;
   }
 
   lines(): Record<string, unknown>[] {
-    return this.text
+    return this.output
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as Record<string, unknown>);
