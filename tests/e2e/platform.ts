@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { baseTestEnv, freePort, stopProcess, tempDir, waitFor } from '@castplane/testing';
+import { baseTestEnv, ensureBundles, freePort, stopProcess, tempDir, waitFor } from '@castplane/testing';
 
 const root = join(__dirname, '..', '..');
 
@@ -38,8 +38,7 @@ export class Platform {
    * starting at that moment.
    */
   static build(): void {
-    if (bundlesAreCurrent()) return;
-    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'ignore' });
+    ensureBundles(SERVICE_ORDER);
   }
 
   async start(extra: Record<string, string> = {}): Promise<void> {
@@ -137,20 +136,3 @@ export class Platform {
   }
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function bundlesAreCurrent(): boolean {
-  const bundles = SERVICE_ORDER.map((name) => join(root, 'dist', 'apps', name, 'main.js'));
-  if (!bundles.every((bundle) => existsSync(bundle))) return false;
-  const oldestBundle = Math.min(...bundles.map((bundle) => statSync(bundle).mtimeMs));
-  const sources = [...SERVICE_ORDER.map((name) => join(root, 'apps', name, 'src')), join(root, 'libs')];
-  return sources.every((dir) => newestSource(dir) < oldestBundle);
-}

@@ -1,7 +1,6 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { RoomServiceClient, TokenVerifier } from 'livekit-server-sdk';
@@ -9,7 +8,7 @@ import request from 'supertest';
 import WebSocket from 'ws';
 
 import { CommandClient } from '@castplane/redis';
-import { freePort, stopProcess, testToken, uniquePrefix, waitFor } from '@castplane/testing';
+import { ensureBundles, freePort, stopProcess, testToken, uniquePrefix, waitFor } from '@castplane/testing';
 
 import { LIVEKIT_KEY, LIVEKIT_SECRET, startSdk } from './helpers';
 import type { StartedSdk } from './helpers';
@@ -18,27 +17,9 @@ const ROOT = join(__dirname, '..', '..', '..');
 
 const BUNDLE = join(ROOT, 'dist', 'apps', 'livekit-server', 'main.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-// Rebuilds the bundle only when a source is newer, so suites running in parallel (npm test builds
-// everything first) do not rewrite a bundle another suite is starting.
-function buildLivekitServer(): void {
-  const sources = [join(ROOT, 'apps', 'livekit-server', 'src'), ...readdirSync(join(ROOT, 'libs')).map((lib) => join(ROOT, 'libs', lib, 'src'))];
-  const newest = Math.max(...sources.filter((dir) => existsSync(dir)).map(newestSource));
-  if (existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= newest) return;
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), 'livekit-server'], { cwd: ROOT, stdio: 'ignore' });
-}
-
 /** Builds and starts the embedded livekit-server bundle, sending its webhooks to `webhookUrl`. */
 async function startLivekitServer(clientPort: number, webhookUrl: string, env: NodeJS.ProcessEnv) {
-  buildLivekitServer();
+  ensureBundles(['livekit-server']);
   const child = spawn(process.execPath, [BUNDLE], {
     cwd: ROOT,
     env: {

@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 
 import { EgressClient, EgressStatus, RoomServiceClient, WebhookReceiver } from 'livekit-server-sdk';
 
-import { TEST_ISSUER, TEST_JWT_SECRET, ffprobe, freePort, publishTestSource, stopProcess, tempDir, testToken, waitFor } from '@castplane/testing';
+import { TEST_ISSUER, TEST_JWT_SECRET, canConnect, ffprobe, freePort, publishTestSource, stopProcess, tempDir, testToken, waitFor } from '@castplane/testing';
 
 import { adminFetch, socketsClosed, startTestServer, startWebhookReceiver } from './helpers';
 
@@ -20,17 +19,6 @@ function startRtmpServer(port: number, storeDir: string): ChildProcess {
     const server = new NodeMediaServer({ bind: '127.0.0.1', rtmp: { port: ${port}, chunk_size: 60000, gop_cache: true, ping: 30, ping_timeout: 60 }, store: { path: ${JSON.stringify(storeDir)} } });
     server.run();`;
   return spawn('node', ['-e', script], { cwd: ROOT, stdio: 'ignore' });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 describe('room recording through the encoder', () => {

@@ -1,33 +1,16 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import request from 'supertest';
 
-import { baseTestEnv, freePort, stopProcess, testToken, waitFor } from '@castplane/testing';
+import { baseTestEnv, ensureBundles, freePort, stopProcess, testToken, waitFor } from '@castplane/testing';
 
 import { CommandFixtures } from './command-fixtures';
 
 const root = join(__dirname, '..', '..', '..');
 const bundle = join(root, 'dist', 'apps', 'orchestrator', 'main.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-// npm test builds before jest starts; rebuilding then would rewrite bundles other suites are starting.
-function buildIfStale(): void {
-  const sources = Math.max(newestSource(join(root, 'apps', 'orchestrator', 'src')), newestSource(join(root, 'libs')));
-  if (existsSync(bundle) && statSync(bundle).mtimeMs > sources) return;
-  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), 'orchestrator'], { cwd: root, stdio: 'ignore' });
-}
 
 describe('orchestrator crash recovery', () => {
   const env = baseTestEnv('orchcrash', {
@@ -59,7 +42,7 @@ describe('orchestrator crash recovery', () => {
   }
 
   beforeAll(() => {
-    buildIfStale();
+    ensureBundles(['orchestrator']);
     fixtures.start();
   });
 

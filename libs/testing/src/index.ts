@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,7 +115,8 @@ export async function startOwnRedis(port?: number): Promise<OwnRedis> {
   };
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Resolves true when a TCP connection to 127.0.0.1:`port` opens. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {
@@ -217,4 +218,42 @@ export interface FfprobeResult {
 export function tempDir(label: string): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), `castplane-${label}-`));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+const REPOSITORY_ROOT = join(__dirname, '..', '..', '..');
+
+function newestSource(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Path of an app's built bundle, `dist/apps/<app>/main.js`. */
+export function bundlePath(app: string): string {
+  return join(REPOSITORY_ROOT, 'dist', 'apps', app, 'main.js');
+}
+
+/**
+ * Builds the apps' bundles unless each is newer than its sources and the libs. `npm test` builds
+ * everything before jest starts, so suites running in parallel normally rebuild nothing and never
+ * rewrite a bundle that another suite is starting.
+ */
+export function ensureBundles(apps: readonly string[]): void {
+  const libs = newestSource(join(REPOSITORY_ROOT, 'libs'));
+  const stale = apps.filter((app) => {
+    const bundle = bundlePath(app);
+    if (!existsSync(bundle)) return true;
+    const sources = Math.max(libs, newestSource(join(REPOSITORY_ROOT, 'apps', app, 'src')));
+    return statSync(bundle).mtimeMs < sources;
+  });
+  if (stale.length === 0) return;
+  execFileSync(process.execPath, [join(REPOSITORY_ROOT, 'scripts', 'build.mjs'), ...stale], {
+    cwd: REPOSITORY_ROOT,
+    stdio: 'ignore',
+  });
 }
