@@ -106,6 +106,20 @@ describe('orchestration API', () => {
       expect(logs.output).not.toContain('key-orc_');
     });
 
+    it('shows the RTMP URL and host token only to the write scope', async () => {
+      const res = await start({ name: uniqueName() });
+      const forReader = await status(res.body.id);
+      const forWriter = (
+        await request(api).get(`/api/stream/orchestrate/status?id=${res.body.id}`).set('authorization', `Bearer ${writeToken}`)
+      ).body;
+
+      expect(forReader.urls.rtmp).toBeUndefined();
+      expect(forReader.hostToken).toBeUndefined();
+      expect(forReader.urls.hls).toBe(forWriter.urls.hls);
+      expect(forWriter.urls.rtmp).toContain('key-');
+      expect(forWriter.hostToken).toMatch(/^token-/);
+    });
+
     it('retries a transient step failure', async () => {
       fixtures.failures.set('livekit-server room.create', { code: 'unavailable', times: 1 });
       const res = await start({ name: uniqueName() });

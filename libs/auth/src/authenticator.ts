@@ -75,7 +75,8 @@ export function createAuthenticator(options: AuthenticatorOptions) {
 
     const authorization = headers.authorization;
     if (authorization === undefined) return { status: 'anonymous' };
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim());
+    // The scheme name is case-insensitive (RFC 7235), the token is not.
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(authorization.trim());
     if (!match) return { status: 'rejected', message: 'the Authorization header must be "Bearer <token>"' };
 
     return verifyBearer(match[1]);

@@ -16,6 +16,7 @@ export type ErrorFormatter = (error: AppError, req: Request, res: Response) => v
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
+  expose?: boolean;
 }
 
 /** Maps body-parser failures and unknown errors to {@link AppError}; unknown ones hide their message. */
@@ -38,6 +39,13 @@ export function toAppError(error: unknown): AppError {
       });
     case 'request.aborted':
       return new AppError('malformed', 'the request was aborted by the client');
+  }
+  // Other client errors from the body parser, such as a gzip body that does not inflate.
+  if (parserError?.expose && parserError.status && parserError.status >= 400 && parserError.status < 500) {
+    return new AppError('malformed', 'the request body could not be read', {
+      status: parserError.status,
+      details: [{ field: 'body', message: parserError.message }],
+    });
   }
   return new AppError('internal', 'internal server error', { cause: error });
 }

@@ -25,7 +25,9 @@ export function validateRequest(schemas: RequestSchemas) {
         req.valid[part] = part === 'body' ? req.body : { ...(req[part] as object) };
         continue;
       }
-      const input = part === 'body' ? req.body : { ...(req[part] as object) };
+      // A request without a body leaves req.body undefined; validating {} instead makes each
+      // required field fail by name rather than reaching the handler as undefined.
+      const input = part === 'body' ? (req.body ?? {}) : { ...(req[part] as object) };
       const { error, value } = schema.validate(input, {
         abortEarly: false,
         convert: true,

@@ -69,6 +69,11 @@ describe('authentication', () => {
     expect(res.status).toBe(201);
   });
 
+  it('accepts the Bearer scheme in any letter case', async () => {
+    const res = await request(app.url).get('/api/items').set('Authorization', `bearer ${adminToken}`);
+    expect(res.status).toBe(200);
+  });
+
   it('accepts a valid bearer token and lets write imply read', async () => {
     const writer = await testToken(['write']);
     const res = await request(app.url).get('/api/items?limit=5').set('Authorization', `Bearer ${writer}`);
@@ -113,6 +118,24 @@ describe('input errors', () => {
       .send({ name: 'big', size: 1, pad: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('payload_too_large');
+  });
+
+  it('answers a POST without a body with 400 naming the fields', async () => {
+    const res = await request(app.url).post('/api/items').set('Authorization', `Bearer ${adminToken}`);
+    expect(res.status).toBe(400);
+    const fields = res.body.details.map((detail: { field: string }) => detail.field);
+    expect(fields).toEqual(expect.arrayContaining(['body.name', 'body.size']));
+  });
+
+  it('answers a gzip body that does not inflate with 400', async () => {
+    const res = await request(app.url)
+      .post('/api/items')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('this is not gzip');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('malformed');
   });
 
   it('answers a non-JSON content type with 415', async () => {

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 
+import { hasScope } from '@castplane/auth';
 import { invalidArgument } from '@castplane/errors';
 
 import type { OrchestrationRequest } from '../schemas/orchestration.types';
@@ -66,7 +67,10 @@ export function orchestrateHandlers({ orchestrations, waitTimeoutMs }: Orchestra
     async status(req: Request, res: Response): Promise<void> {
       const { id, limit } = req.valid.query;
       if (id) {
-        res.json(await orchestrations.view(await orchestrations.require(id)));
+        // The RTMP URL carries the stream key and the host token can publish: only callers who
+        // may change the orchestration (write scope) see them.
+        const withSecrets = hasScope(req.principal?.scopes ?? [], 'write');
+        res.json(await orchestrations.view(await orchestrations.require(id), withSecrets));
         return;
       }
       res.json({ orchestrations: await orchestrations.list(limit) });

@@ -97,8 +97,11 @@ export class OrchestrationService {
     return record;
   }
 
-  /** Builds the full view of one orchestration, with its URLs, host token, media state and history. */
-  async view(record: Orchestration) {
+  /**
+   * Builds the full view of one orchestration: URLs, media state and history, plus the RTMP
+   * publish URL (which carries the stream key) and the host token when `withSecrets` is set.
+   */
+  async view(record: Orchestration, withSecrets = true) {
     const stream = resultOf(record, 'stream');
     const [media, history] = await Promise.all([this.deps.store.media(record.id), this.deps.store.history(record.id)]);
     const transcode = resultOf(record, 'transcode');
@@ -106,14 +109,14 @@ export class OrchestrationService {
     return {
       ...this.summary(record),
       urls: {
-        rtmp: stream.rtmpUrl,
+        rtmp: withSecrets ? stream.rtmpUrl : undefined,
         hls: stream.hlsUrl,
         flv: stream.flvUrl,
         masterPlaylist: playlist ? `${this.deps.mediaPublicUrl.replace(/\/$/, '')}/${playlist.replace(/^\//, '')}` : undefined,
         room: record.request.room.name,
         signal: resultOf(record, 'host_token').signalUrl,
       },
-      hostToken: resultOf(record, 'host_token').token,
+      hostToken: withSecrets ? resultOf(record, 'host_token').token : undefined,
       media,
       history,
     };
