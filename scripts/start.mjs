@@ -1,4 +1,4 @@
-// Starts Redis (unless one answers at REDIS_URL) and the five services with development secrets,
+// Starts Redis (unless one already listens at REDIS_URL) and the five services with development secrets,
 // prints their URLs, and stops everything it started on Ctrl-C or SIGTERM.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -73,7 +73,7 @@ process.on('SIGTERM', () => void stop(0));
 
 const secrets = loadDevEnv();
 if (await reachable(redisUrl)) {
-  console.error(`[start] using the Redis already answering at ${redisUrl}`);
+  console.error(`[start] using the Redis already listening at ${redisUrl}`);
 } else {
   const { port } = new URL(redisUrl);
   const dir = join(root, '.data', 'redis');

@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       await measure(urls[target.kind], target.headers, 2); // warm-up
     }
     // Targets alternate within each round, so a burst of load from elsewhere on the machine hits
-    // every target alike; the round with the median ratio is reported.
+    // every target alike. The round with the median ratio is reported.
     for (let round = 0; round < ROUNDS; round += 1) {
       const figures: Record<string, Figures & { at1000?: Figures }> = {};
       for (const target of targets) {

@@ -2,7 +2,7 @@ import type { ApiKeyRecord, Scope } from './api-keys';
 import { matchApiKey } from './api-keys';
 import { verifyServiceToken } from './jwt';
 
-/** Who made a request: an API key by its id, or a bearer token by its subject. */
+/** The caller of a request: an API key by its id, or a bearer token by its subject. */
 export interface Principal {
   id: string;
   kind: 'api_key' | 'jwt';

@@ -112,9 +112,10 @@ export function describeConfig(
   config: object,
   secrets: readonly string[],
 ): Record<string, unknown> {
-  const shown: Record<string, unknown> = {};
+  const described: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
-    shown[key] = secrets.includes(key) ? (value ? '[set]' : '[unset]') : value;
+    if (!secrets.includes(key)) described[key] = value;
+    else described[key] = value ? '[set]' : '[unset]';
   }
-  return shown;
+  return described;
 }

@@ -7,7 +7,7 @@ import type { ServiceName } from './services';
  */
 /**
  * Central settings pushed by the orchestrator's config sync. Each service applies the keys it
- * knows, rejects invalid values with `invalid_argument`, and returns what changed.
+ * supports, rejects invalid values with `invalid_argument`, and returns what changed.
  */
 export interface ConfigApply {
   payload: { settings: Record<string, unknown> };
@@ -106,7 +106,7 @@ export type CommandPayload<S extends ServiceName, C extends CommandName<S>> =
 export type CommandResult<S extends ServiceName, C extends CommandName<S>> =
   CommandMap[S][C] extends { result: infer R } ? R : never;
 
-/** The BullMQ queue that carries commands for a service. */
+/** Returns the name of the BullMQ queue that carries commands for a service. */
 export function commandQueueName(service: ServiceName): string {
   return `commands-${service}`;
 }

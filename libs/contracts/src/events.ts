@@ -25,7 +25,7 @@ export interface EventMap {
 
 export type EventName = keyof EventMap;
 
-/** What travels on an event queue. `id` is unique per occurrence: consumers dedupe on it. */
+/** The envelope of an event on a queue. `id` is unique per occurrence, and consumers dedupe on it. */
 export interface EventEnvelope<E extends EventName = EventName> {
   id: string;
   type: E;
@@ -34,7 +34,7 @@ export interface EventEnvelope<E extends EventName = EventName> {
   data: EventMap[E];
 }
 
-/** Which services consume each event; the publisher adds one job per subscriber queue. */
+/** The services that consume each event. The publisher adds one job per subscriber queue. */
 export const EVENT_SUBSCRIBERS: Record<EventName, ServiceName[]> = {
   'stream.published': ['encoder', 'orchestrator'],
   'stream.reconnected': ['encoder', 'orchestrator'],
@@ -54,7 +54,7 @@ export const EVENT_SUBSCRIBERS: Record<EventName, ServiceName[]> = {
   'egress.ended': ['orchestrator'],
 };
 
-/** The BullMQ queue a service consumes its events from. */
+/** Returns the name of the BullMQ queue a service consumes its events from. */
 export function eventQueueName(service: ServiceName): string {
   return `events-${service}`;
 }

@@ -120,7 +120,7 @@ async function runChecks(checks: ReadinessCheck[], timeoutMs: number) {
         await Promise.race([
           check(),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+            timer = setTimeout(() => reject(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
           }),
         ]);
         return [name, { status: 'up' }] as const;

@@ -57,7 +57,7 @@ export function sendError(error: AppError, req: Request, res: Response): void {
   res.status(error.status).json(envelope);
 }
 
-/** The last middleware: one place that turns any error into a status, a body and a log line. */
+/** Returns the last middleware, the one place that turns any error into a status, a body and a log line. */
 export function errorHandler() {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appError = toAppError(error);

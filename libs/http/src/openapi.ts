@@ -21,15 +21,22 @@ function regexSource(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Returns the JSON Schema keyword for joi's `min`/`max` on strings, arrays or numbers. */
+function boundName(bound: 'min' | 'max', type: string): string {
+  if (type === 'string') return bound === 'min' ? 'minLength' : 'maxLength';
+  if (type === 'array') return bound === 'min' ? 'minItems' : 'maxItems';
+  return bound === 'min' ? 'minimum' : 'maximum';
+}
+
 function applyRules(schema: JsonSchema, description: Description, isString: boolean): void {
   for (const rule of description.rules ?? []) {
     const limit = rule.args?.limit;
     switch (rule.name) {
       case 'min':
-        schema[isString ? 'minLength' : description.type === 'array' ? 'minItems' : 'minimum'] = limit;
+        schema[boundName('min', description.type)] = limit;
         break;
       case 'max':
-        schema[isString ? 'maxLength' : description.type === 'array' ? 'maxItems' : 'maximum'] = limit;
+        schema[boundName('max', description.type)] = limit;
         break;
       case 'length':
         if (isString) Object.assign(schema, { minLength: limit, maxLength: limit });

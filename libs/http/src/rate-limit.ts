@@ -180,7 +180,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`redis did not respond within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -45,7 +45,7 @@ export function requestContext(logger: Logger, listener: string) {
   };
 }
 
-/** The matched route template (never the raw path, whose ids would explode metric labels). */
+/** Returns the matched route template, never the raw path, whose ids would explode metric labels. */
 export function routeLabel(req: Request): string {
   const route = req.route as { path?: string } | undefined;
   if (route?.path) return `${req.baseUrl}${route.path}`;

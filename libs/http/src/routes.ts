@@ -29,7 +29,7 @@ export interface RouteDefinition<V extends { params?: unknown; query?: unknown; 
   rateLimit?: boolean;
   validate?: RequestSchemas;
   /**
-   * How the body is read: `json` (default), `raw` (a Buffer, for signed payloads), `multipart`
+   * Body reading mode: `json` (default), `raw` (a Buffer, for signed payloads), `multipart`
    * (the route's `before` middleware parses it) or `none`.
    */
   bodyType?: 'json' | 'raw' | 'multipart' | 'none';

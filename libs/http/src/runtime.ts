@@ -140,11 +140,15 @@ export class Runtime {
   }
 }
 
-/** What a service's start function returns. */
+/** The handles a service's start function returns. */
 export interface RunningService {
   logger: Logger;
   shutdown: Shutdown;
   ports: Record<string, number>;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -168,7 +172,7 @@ export function runMain(service: string, start: () => Promise<RunningService>): 
         service,
         msg: error instanceof ConfigError ? 'invalid configuration' : 'startup failed',
         problems: error instanceof ConfigError ? error.problems : undefined,
-        err: error instanceof ConfigError ? undefined : error instanceof Error ? error.message : String(error),
+        err: error instanceof ConfigError ? undefined : describeError(error),
       };
       process.stderr.write(`${JSON.stringify(line)}\n`);
       process.exit(1);

@@ -13,8 +13,9 @@ export interface RequestSchemas {
 const PARTS = ['params', 'query', 'body'] as const;
 
 /**
- * Validates `params`, `query` and `body` with joi, collecting every failure before answering 400
- * with one detail per field. Converted values land in `req.valid`; the raw request is untouched.
+ * Validates `params`, `query` and `body` with joi and collects every failure into one 400 error
+ * with a detail per field. Converted values are stored in `req.valid`, and the raw request stays
+ * unchanged.
  */
 export function validateRequest(schemas: RequestSchemas) {
   return (req: Request, _res: Response, next: NextFunction): void => {

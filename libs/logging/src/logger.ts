@@ -13,7 +13,7 @@ export interface LoggerOptions {
   level?: string;
   version?: string;
   env?: string;
-  /** Where JSON lines go; stdout unless a test captures them. */
+  /** Destination of the JSON lines: stdout unless a test captures them. */
   stream?: Writable;
   /**
    * Exact secret values known at startup (API secrets, the callback secret). Any log text that

@@ -60,11 +60,11 @@ function watchConnection(redis: Redis, name: string, logger?: Logger): void {
   });
 }
 
-/** Resolves when Redis answers PING within `timeoutMs`, rejects otherwise. */
+/** Resolves when Redis replies to PING within `timeoutMs`, and rejects otherwise. */
 export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`redis did not respond within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     await Promise.race([redis.ping(), timeout]);

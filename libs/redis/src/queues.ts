@@ -7,14 +7,14 @@ import type { Logger } from '@castplane/logging';
 
 import { bullConnectionOptions } from './connection';
 
-/** What every queue, worker and event listener needs: where Redis is and the key prefix. */
+/** The Redis location and key prefix that every queue, worker and event listener needs. */
 export interface QueueContext {
   redisUrl: string;
   prefix: string;
   logger: Logger;
 }
 
-/** Completed jobs are kept an hour (at most 1000) so a retried producer sees the result. */
+/** Completed jobs are kept an hour (at most 1000), so a retried producer still finds the result. */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3600, count: 1000 },
   removeOnFail: { age: 24 * 3600, count: 5000 },
@@ -62,7 +62,7 @@ export function createQueueEvents(context: QueueContext, name: string): QueueEve
   return events;
 }
 
-/** A BullMQ flow producer, for parent jobs that wait on child jobs. */
+/** Creates a BullMQ flow producer, for parent jobs that wait on child jobs. */
 export function createFlowProducer(context: QueueContext): FlowProducer {
   const producer = new FlowProducer({ connection: connection(context), prefix: context.prefix });
   producer.on('error', (error) => context.logger.warn('flow producer error', { err: error.message }));

@@ -29,19 +29,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The Redis that scripts/test.sh started for this run. */
+/** Returns the URL of the Redis that scripts/test.sh started for this run. */
 export function testRedisUrl(): string {
   const url = process.env.REDIS_URL;
   if (!url) throw new Error('REDIS_URL is not set: run the tests with npm test, which starts Redis');
   return url;
 }
 
-/** A key prefix unique to one test file, so suites sharing one Redis never see each other's keys. */
+/** Returns a key prefix unique to one test file, so suites sharing one Redis never read each other's keys. */
 export function uniquePrefix(label: string): string {
   return `t-${label.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** The base environment a service needs in tests: random secrets, its own prefix, free ports later. */
+/** Returns the base environment a service needs in tests: the test secret, Redis and its own key prefix. */
 export function baseTestEnv(label: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     NODE_ENV: 'test',
@@ -214,7 +214,7 @@ export interface FfprobeResult {
   format: { duration?: string; format_name: string; size?: string };
 }
 
-/** A temporary directory removed by `cleanup()`. */
+/** Creates a temporary directory that `cleanup()` removes. */
 export function tempDir(label: string): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), `castplane-${label}-`));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
