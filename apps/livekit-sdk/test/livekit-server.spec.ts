@@ -146,13 +146,32 @@ describe('livekit-sdk against the embedded livekit-server', () => {
       .post(`/api/livekit/room/${roomName}/join`)
       .set('Authorization', `Bearer ${reader}`)
       .send({ canPublish: true });
+    const publishData = await request(sdk.api)
+      .post(`/api/livekit/room/${roomName}/join`)
+      .set('Authorization', `Bearer ${reader}`)
+      .send({ canPublishData: true });
     const claims = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(join.body.token);
 
     expect(join.status).toBe(201);
     expect(claims.sub).toBe('test-suite');
     expect(claims.video?.canPublish).toBe(false);
+    expect(claims.video?.canPublishData).toBe(false);
     expect(claims.video?.canSubscribe).toBe(true);
     expect(publish.status).toBe(403);
+    expect(publish.body.details[0].field).toBe('body.canPublish');
+    expect(publishData.status).toBe(403);
+    expect(publishData.body.details[0].field).toBe('body.canPublishData');
+  });
+
+  it('gives a write caller a publishing join token', async () => {
+    const roomName = unique('writer');
+    await createStream(roomName);
+    const join = await api().post(`/api/livekit/room/${roomName}/join`).send({ identity: 'writer-1' });
+    const claims = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(join.body.token);
+
+    expect(join.status).toBe(201);
+    expect(claims.video?.canPublish).toBe(true);
+    expect(claims.video?.canPublishData).toBe(true);
   });
 
   it('removes the participant from livekit-server on leave', async () => {

@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { Queue } from 'bullmq';
+import { AccessToken } from 'livekit-server-sdk';
 import request from 'supertest';
 
 import { eventQueueName } from '@castplane/contracts';
 import { bullConnectionOptions } from '@castplane/redis';
 import { testToken, waitFor } from '@castplane/testing';
 
-import { LIVEKIT_KEY, postWebhook, signedWebhook, startSdk, webhookEvent } from './helpers';
+import { LIVEKIT_KEY, LIVEKIT_SECRET, postWebhook, signedWebhook, startSdk, webhookEvent } from './helpers';
 import type { StartedSdk } from './helpers';
 
 function roomInfo(name: string) {
@@ -267,6 +268,42 @@ describe('webhook receiver', () => {
         .send(signed.body);
 
       expect(response.status).toBe(401);
+    });
+
+    // Signs any body the way LiveKit signs an event, so the body alone is wrong.
+    async function signedRaw(body: string) {
+      const signer = new AccessToken(LIVEKIT_KEY, LIVEKIT_SECRET, { ttl: '5m' });
+      signer.sha256 = createHash('sha256').update(body, 'utf8').digest('base64');
+      return { 'Content-Type': 'application/webhook+json', Authorization: await signer.toJwt() };
+    }
+
+    it('rejects a signed body that is not JSON with 400', async () => {
+      const body = 'not json {';
+      const response = await request(sdk.webhooks).post('/webhooks/livekit').set(await signedRaw(body)).send(body);
+
+      expect(response.status).toBe(400);
+      expect(response.body.code).toBe('malformed');
+      expect(response.body.details[0].field).toBe('body');
+    });
+
+    it('rejects a signed body of the wrong shape with 400', async () => {
+      const bodies = ['[]', '"room_started"', 'null', '{"event":42}', '{"room":"not an object"}'];
+      for (const body of bodies) {
+        const response = await request(sdk.webhooks).post('/webhooks/livekit').set(await signedRaw(body)).send(body);
+
+        expect({ body, status: response.status }).toEqual({ body, status: 400 });
+        expect({ body, code: response.body.code }).toEqual({ body, code: 'invalid_argument' });
+        expect({ body, field: response.body.details[0].field }).toEqual({ body, field: 'body' });
+      }
+    });
+
+    it('rejects an unsigned body that is not JSON with 401', async () => {
+      const body = 'not json {';
+      const headers = { ...(await signedRaw('{}')), Authorization: 'not-a-token' };
+      const response = await request(sdk.webhooks).post('/webhooks/livekit').set(headers).send(body);
+
+      expect(response.status).toBe(401);
+      expect(response.body.message).toMatch(/malformed/);
     });
 
     it('rejects an event posted to another event URL with 422', async () => {

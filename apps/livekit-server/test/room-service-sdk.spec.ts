@@ -107,6 +107,42 @@ describe('Twirp RoomService with livekit-server-sdk', () => {
     expect(alice.messages.filter((message) => message.type === 'data')).toHaveLength(0);
   });
 
+  it('rejects room names the admin API rejects', async () => {
+    for (const name of ['../x', 'a b', 'x'.repeat(129)]) {
+      await expect(rooms.createRoom({ name })).rejects.toMatchObject({
+        code: 'invalid_argument',
+        status: 400,
+        message: 'name must be 1-128 letters, digits or _.:@-',
+        metadata: { argument: 'name' },
+      });
+    }
+    await expect(rooms.deleteRoom('../x')).rejects.toMatchObject({ code: 'invalid_argument', metadata: { argument: 'room' } });
+    await expect(rooms.listParticipants('a/b')).rejects.toMatchObject({ code: 'invalid_argument', metadata: { argument: 'room' } });
+    expect((await rooms.listRooms()).map((room) => room.name)).not.toContain('../x');
+  });
+
+  it('checks the token before reading the body', async () => {
+    const body = JSON.stringify({ name: 'big', metadata: 'x'.repeat(2 * 1024 * 1024) });
+    const headers = { 'Content-Type': 'application/json' };
+    const anonymous = await fetch(`${lk.clientUrl}/twirp/livekit.RoomService/CreateRoom`, { method: 'POST', headers, body });
+    const anonymousMalformed = await fetch(`${lk.clientUrl}/twirp/livekit.RoomService/CreateRoom`, { method: 'POST', headers, body: '{"name":' });
+
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toBe('application/json');
+    expect(((await anonymous.json()) as any).code).toBe('unauthenticated');
+    expect(anonymousMalformed.status).toBe(401);
+
+    const auth = new AccessToken(lk.apiKey, lk.apiSecret, { ttl: '10m' });
+    auth.addGrant({ roomCreate: true });
+    const authorized = await fetch(`${lk.clientUrl}/twirp/livekit.RoomService/CreateRoom`, {
+      method: 'POST',
+      headers: { ...headers, Authorization: `Bearer ${await auth.toJwt()}` },
+      body,
+    });
+    expect(authorized.status).toBe(400);
+    expect(((await authorized.json()) as any).code).toBe('invalid_argument');
+  });
+
   it('rejects unknown rooms and participants with not_found', async () => {
     await expect(rooms.listParticipants('missing-room')).rejects.toMatchObject({ code: 'not_found', status: 404 });
     await expect(rooms.deleteRoom('missing-room')).rejects.toMatchObject({ code: 'not_found' });

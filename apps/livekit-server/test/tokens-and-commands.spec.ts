@@ -1,5 +1,5 @@
-import { TokenVerifier } from 'livekit-server-sdk';
-import { decodeJwt } from 'jose';
+import { AccessToken, TokenVerifier } from 'livekit-server-sdk';
+import { SignJWT, decodeJwt } from 'jose';
 
 import { CommandClient } from '@castplane/redis';
 import { createLogger } from '@castplane/logging';
@@ -52,14 +52,59 @@ describe('token routes', () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it('validate gives a fixed reason word per failure', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const secret = new TextEncoder().encode(lk.apiSecret);
+    const expired = await new SignJWT({ sub: 'old', video: { roomJoin: true, room: 'tok' } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(lk.apiKey)
+      .setExpirationTime(now - 3600)
+      .sign(secret);
+    const otherSecret = await new AccessToken(lk.apiKey, 'x'.repeat(40), { identity: 'eve' }).toJwt();
+
+    const expiredResult = await adminFetch(lk.clientUrl, '/api/token/validate', '', { method: 'POST', body: { token: expired } });
+    const signatureResult = await adminFetch(lk.clientUrl, '/api/token/validate', '', { method: 'POST', body: { token: otherSecret } });
+
+    expect(expiredResult.status).toBe(200);
+    expect(expiredResult.body).toEqual({ valid: false, reason: 'expired', message: 'the access token has expired' });
+    expect(signatureResult.body.valid).toBe(false);
+    expect(signatureResult.body.reason).toBe('invalid_signature');
+  });
+
+  it('validate rejects unusable bodies with 400 naming body.token', async () => {
+    const cases: { name: string; headers: Record<string, string>; body?: string }[] = [
+      { name: 'no body', headers: {} },
+      { name: 'empty object', headers: { 'Content-Type': 'application/json' }, body: '{}' },
+      { name: 'token of the wrong type', headers: { 'Content-Type': 'application/json' }, body: '{"token":42}' },
+    ];
+    for (const { name, headers, body } of cases) {
+      const response = await fetch(`${lk.clientUrl}/api/token/validate`, { method: 'POST', headers, body });
+      const envelope = (await response.json()) as any;
+
+      expect({ name, status: response.status }).toEqual({ name, status: 400 });
+      expect({ name, code: envelope.code }).toEqual({ name, code: 'invalid_argument' });
+      expect({ name, field: envelope.details[0].field }).toEqual({ name, field: 'body.token' });
+      expect(JSON.stringify(envelope)).not.toContain('Cannot read');
+    }
+  });
+
+  it('refresh answers 422 for an invalid body token', async () => {
+    const response = await adminFetch(lk.clientUrl, '/api/token/refresh', write, { method: 'POST', body: { token: 'a.b.c' } });
+
+    expect(response.status).toBe(422);
+    expect(response.body.code).toBe('unprocessable_entity');
+    expect(response.body.details[0].field).toBe('body.token');
+  });
+
   it('validates, describes and refreshes tokens', async () => {
     const issued = await generate({ identity: 'bob', room: 'tok', ttlSeconds: 120 });
     const valid = await adminFetch(lk.clientUrl, '/api/token/validate', '', { method: 'POST', body: { token: issued.body.token, room: 'tok' } });
     expect(valid.body).toMatchObject({ valid: true, identity: 'bob', room: 'tok' });
     const otherRoom = await adminFetch(lk.clientUrl, '/api/token/validate', '', { method: 'POST', body: { token: issued.body.token, room: 'else' } });
     expect(otherRoom.body.valid).toBe(false);
+    expect(otherRoom.body.reason).toBe('wrong_room');
     const garbage = await adminFetch(lk.clientUrl, '/api/token/validate', '', { method: 'POST', body: { token: 'a.b.c' } });
-    expect(garbage.body).toEqual({ valid: false, reason: 'the access token is malformed' });
+    expect(garbage.body).toEqual({ valid: false, reason: 'malformed', message: 'the access token is malformed' });
 
     const info = await adminFetch(lk.clientUrl, '/api/token/info', issued.body.token);
     expect(info.body).toMatchObject({ identity: 'bob', room: 'tok', issuer: lk.apiKey });

@@ -63,7 +63,7 @@ export const joinBody = Joi.object({
   name: Joi.string().max(128),
   metadata: metadataString,
   canPublish: Joi.boolean(),
-  canPublishData: Joi.boolean().default(true),
+  canPublishData: Joi.boolean(),
   ttlSeconds,
 }).default({});
 

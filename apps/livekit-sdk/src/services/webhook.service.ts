@@ -31,7 +31,7 @@ export const EVENT_ALIASES: Record<string, string> = {
 const SEEN_TTL_SECONDS = 24 * 3600;
 
 /**
- * Verifies webhooks with the SDK's `WebhookReceiver` over the raw body, drops ids already seen,
+ * Verifies webhooks over the raw body as the SDK's `WebhookReceiver` does, drops ids already seen,
  * and queues the rest, so the sender gets its response before any processing happens.
  */
 export class WebhookIntake {
@@ -84,16 +84,29 @@ export class WebhookIntake {
     return { status: 'accepted', id, event: event.event };
   }
 
+  // Checks the signature first, so an unsigned body of any shape is 401. Only a signed body is
+  // parsed, and a parse failure is then the sender's 400, not an auth error.
   private async verify(rawBody: Buffer, authorization: string | undefined): Promise<WebhookEvent> {
     if (!authorization) {
       throw webhookRejected('the Authorization header with the signed webhook token is missing');
     }
+    await this.checkSignature(rawBody, authorization);
+    return parseEvent(rawBody.toString('utf8'));
+  }
+
+  // The same checks as the SDK's WebhookReceiver.receive: the token verifies against the API key
+  // and secret, and its sha256 claim is the base64 SHA-256 of the body.
+  private async checkSignature(rawBody: Buffer, authorization: string): Promise<void> {
+    const tolerance = this.deps.settings.current().webhook.clockToleranceSeconds;
+    let claims: { sha256?: unknown };
     try {
-      const tolerance = this.deps.settings.current().webhook.clockToleranceSeconds;
-      const body = rawBody.toString('utf8');
-      return await this.deps.livekit.receiver.receive(body, authorization, false, tolerance);
+      claims = await this.deps.livekit.verifier.verify(authorization, tolerance);
     } catch (error) {
       throw webhookRejected(`the webhook signature is invalid: ${describe(error)}`);
+    }
+    const checksum = createHash('sha256').update(rawBody).digest('base64');
+    if (claims.sha256 !== checksum) {
+      throw webhookRejected('the webhook signature is invalid: the body does not match the signed checksum');
     }
   }
 }
@@ -107,12 +120,39 @@ function webhookRejected(message: string): AppError {
   });
 }
 
+/** Parses a signed body into a WebhookEvent. Throws 400 `malformed` or `invalid_argument`. */
+function parseEvent(body: string): WebhookEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new AppError('malformed', 'the webhook body is not valid JSON', {
+      details: [{ field: 'body', message: 'invalid JSON' }],
+    });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new AppError('invalid_argument', 'the webhook body must be a JSON object', {
+      details: [{ field: 'body', message: 'expected a JSON object' }],
+    });
+  }
+  try {
+    return WebhookEvent.fromJson(json as never, { ignoreUnknownFields: true });
+  } catch {
+    throw new AppError('invalid_argument', 'the webhook body is not a LiveKit WebhookEvent', {
+      details: [{ field: 'body', message: 'a field has the wrong type or value' }],
+    });
+  }
+}
+
+// Maps jose's error codes (the SDK verifies with jose) to a message without token contents.
 function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/sha256/i.test(message)) return 'the body does not match the signed checksum';
-  if (/iss/.test(message)) return 'the token was not issued by the configured API key';
-  if (/signature/i.test(message)) return 'the token signature does not verify';
-  if (/exp/i.test(message)) return 'the token has expired';
+  const { code, claim } = (error ?? {}) as { code?: string; claim?: string };
+  if (code === 'ERR_JWT_EXPIRED') return 'the token has expired';
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return 'the token signature does not verify';
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && claim === 'iss') {
+    return 'the token was not issued by the configured API key';
+  }
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `the token claim "${claim}" is invalid`;
   return 'the token is malformed';
 }
 

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { AppError } from '@castplane/errors';
 import type { ValidRequest } from '@castplane/http';
 
+import { InvalidTokenError } from '../services/token.service';
 import type { LivekitClaims, TokenService } from '../services/token.service';
 
 function describe(claims: LivekitClaims) {
@@ -26,6 +27,20 @@ export function bearerToken(req: Request): string {
   return match[1];
 }
 
+// Verifies the access token sent in the body. A failure is the body's fault, not the caller's
+// credential, so it is 422 naming `body.token` rather than 401.
+async function verifyBodyToken(tokens: TokenService, token: string): Promise<LivekitClaims> {
+  try {
+    return await tokens.verify(token);
+  } catch (error) {
+    if (!(error instanceof InvalidTokenError)) throw error;
+    throw new AppError('unprocessable_entity', `body.token is not a usable access token: ${error.message}`, {
+      reason: error.failure,
+      details: [{ field: 'body.token', message: error.message }],
+    });
+  }
+}
+
 export function tokenHandlers(tokens: TokenService) {
   return {
     generate: async (req: ValidRequest<{ body: any }>, res: Response) => {
@@ -44,21 +59,24 @@ export function tokenHandlers(tokens: TokenService) {
     },
 
     validate: async (req: ValidRequest<{ body: any }>, res: Response) => {
+      let claims: LivekitClaims;
       try {
-        const claims = await tokens.verify(req.valid.body.token);
-        const room = req.valid.body.room;
-        if (room && claims.video?.room !== room) {
-          res.json({ valid: false, reason: `the access token is for room "${claims.video?.room ?? ''}", not "${room}"` });
-          return;
-        }
-        res.json({ valid: true, ...describe(claims) });
+        claims = await tokens.verify(req.valid.body.token);
       } catch (error) {
-        res.json({ valid: false, reason: error instanceof Error ? error.message : 'invalid token' });
+        if (!(error instanceof InvalidTokenError)) throw error;
+        res.json({ valid: false, reason: error.failure, message: error.message });
+        return;
       }
+      const room = req.valid.body.room;
+      if (room && claims.video?.room !== room) {
+        res.json({ valid: false, reason: 'wrong_room', message: `the access token is for room "${claims.video?.room ?? ''}", not "${room}"` });
+        return;
+      }
+      res.json({ valid: true, ...describe(claims) });
     },
 
     refresh: async (req: ValidRequest<{ body: any }>, res: Response) => {
-      const claims = await tokens.verify(req.valid.body.token);
+      const claims = await verifyBodyToken(tokens, req.valid.body.token);
       const issued = await tokens.issue({
         identity: claims.sub ?? '',
         name: claims.name,

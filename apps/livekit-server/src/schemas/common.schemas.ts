@@ -1,6 +1,11 @@
 import Joi from 'joi';
 
-export const roomName = Joi.string().pattern(/^[A-Za-z0-9_.:@-]{1,128}$/).message('must be 1-128 letters, digits or _.:@-');
+/** Room names as every API of this service accepts them: 1-128 letters, digits or `_.:@-`. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+export const roomName = Joi.string().pattern(ROOM_NAME_PATTERN).message('must be 1-128 letters, digits or _.:@-');
+/** The same rule for Twirp requests, whose error message must name the field. */
+export const twirpRoomName = Joi.string().pattern(ROOM_NAME_PATTERN).message('{{#label}} must be 1-128 letters, digits or _.:@-');
 export const identity = Joi.string().min(1).max(128);
 export const trackSid = Joi.string().pattern(/^TR_[A-Za-z0-9]{1,32}$/).message('must be a track sid (TR_...)');
 export const egressId = Joi.string().pattern(/^EG_[A-Za-z0-9]{1,32}$/).message('must be a recording id (EG_...)');

@@ -31,6 +31,27 @@ export interface TokenServiceOptions {
   clockSkewSeconds: number;
 }
 
+/** The fixed word for an access token's verification failure, which clients can branch on. */
+export type TokenFailure =
+  | 'expired'
+  | 'not_yet_valid'
+  | 'invalid_signature'
+  | 'wrong_issuer'
+  | 'missing_expiry'
+  | 'invalid_claim'
+  | 'unsupported_algorithm'
+  | 'malformed';
+
+/** A token that failed verification: 401 `unauthenticated` with reason `invalid_token`. */
+export class InvalidTokenError extends AppError {
+  constructor(
+    readonly failure: TokenFailure,
+    message: string,
+  ) {
+    super('unauthenticated', message, { reason: 'invalid_token' });
+  }
+}
+
 // Issued tokens start this far in the past, so a client whose clock is slightly behind accepts them.
 const NOT_BEFORE_BACKDATE_SECONDS = 10;
 
@@ -66,7 +87,7 @@ export class TokenService {
 
   /**
    * Verifies a token like the LiveKit server: HS256 only, issuer equal to the API key, `exp`
-   * required, and the configured clock skew on `exp` and `nbf`. Throws `unauthenticated`.
+   * required, and the configured clock skew on `exp` and `nbf`. Throws {@link InvalidTokenError}.
    */
   async verify(token: string): Promise<LivekitClaims> {
     try {
@@ -78,7 +99,8 @@ export class TokenService {
       });
       return payload as LivekitClaims;
     } catch (error) {
-      throw new AppError('unauthenticated', describeFailure(error), { reason: 'invalid_token' });
+      const { failure, message } = describeFailure(error);
+      throw new InvalidTokenError(failure, message);
     }
   }
 }
@@ -97,15 +119,19 @@ function toSdkGrant(grants: VideoGrant): VideoGrant {
   return { ...grants, canPublishSources: sources as TrackSource[] };
 }
 
-function describeFailure(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'the access token has expired';
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the access token signature is invalid';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'the access token is not valid yet (nbf)';
-    if (error.claim === 'exp') return 'the access token has no expiry (exp is required)';
-    if (error.claim === 'iss') return 'the access token was not issued for this API key';
-    return `the access token claim "${error.claim}" is invalid`;
+function describeFailure(error: unknown): { failure: TokenFailure; message: string } {
+  if (error instanceof joseErrors.JWTExpired) return { failure: 'expired', message: 'the access token has expired' };
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return { failure: 'invalid_signature', message: 'the access token signature is invalid' };
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the access token must be signed with HS256';
-  return 'the access token is malformed';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return { failure: 'not_yet_valid', message: 'the access token is not valid yet (nbf)' };
+    if (error.claim === 'exp') return { failure: 'missing_expiry', message: 'the access token has no expiry (exp is required)' };
+    if (error.claim === 'iss') return { failure: 'wrong_issuer', message: 'the access token was not issued for this API key' };
+    return { failure: 'invalid_claim', message: `the access token claim "${error.claim}" is invalid` };
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) {
+    return { failure: 'unsupported_algorithm', message: 'the access token must be signed with HS256' };
+  }
+  return { failure: 'malformed', message: 'the access token is malformed' };
 }

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 
+import { twirpRoomName } from '../schemas/common.schemas';
 import type { RecordingService } from '../services/recording.service';
 import { TWIRP_JSON, toEgress } from './livekit-messages';
 import { GRANTS } from './twirp.auth';
@@ -16,7 +17,7 @@ export function egressMethods(recordings: RecordingService): Record<string, Twir
     StartRoomCompositeEgress: {
       grant: GRANTS.roomRecord,
       schema: Joi.object({
-        roomName: Joi.string().min(1).max(128).required(),
+        roomName: twirpRoomName.required(),
         layout: Joi.string().allow('').max(64),
         file: fileOutput,
         fileOutputs: Joi.array().items(fileOutput).max(1),
@@ -29,7 +30,7 @@ export function egressMethods(recordings: RecordingService): Record<string, Twir
     },
     ListEgress: {
       grant: GRANTS.roomRecord,
-      schema: Joi.object({ roomName: Joi.string().max(128), egressId: Joi.string().max(64), active: Joi.boolean() }).unknown(true),
+      schema: Joi.object({ roomName: twirpRoomName, egressId: Joi.string().max(64), active: Joi.boolean() }).unknown(true),
       run: async (body) => {
         const items = await recordings.list(body);
         return { items: items.map((recording) => toEgress(recording).toJson(TWIRP_JSON)), next_page_token: null };

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 
+import { twirpRoomName } from '../schemas/common.schemas';
 import type { ParticipantService } from '../services/participant.service';
 import type { RoomService } from '../services/room.service';
 import { TWIRP_JSON, toParticipant, toRoom, toTrack } from './livekit-messages';
@@ -10,7 +11,7 @@ import type { TwirpMethod } from './twirp.types';
 // The real server's limit on room and participant metadata.
 const MAX_METADATA_BYTES = 64 * 1024;
 
-const room = Joi.string().min(1).max(128).required();
+const room = twirpRoomName.required();
 const identity = Joi.string().min(1).max(128).required();
 const metadata = Joi.string().allow('').max(MAX_METADATA_BYTES);
 const seconds = Joi.number().integer().min(0).max(7 * 86400);
@@ -28,7 +29,7 @@ export function roomServiceMethods(rooms: RoomService, participants: Participant
   return {
     CreateRoom: {
       grant: GRANTS.roomCreate,
-      schema: request({ name: room, emptyTimeout: seconds, departureTimeout: seconds, maxParticipants: Joi.number().integer().min(0).max(100000), metadata }),
+      schema: request({ name: twirpRoomName.required(), emptyTimeout: seconds, departureTimeout: seconds, maxParticipants: Joi.number().integer().min(0).max(100000), metadata }),
       run: async (body) => {
         checkMetadata(body.metadata);
         const { room: created } = await rooms.create(body, { upsert: true });
@@ -37,7 +38,7 @@ export function roomServiceMethods(rooms: RoomService, participants: Participant
     },
     ListRooms: {
       grant: GRANTS.roomList,
-      schema: request({ names: Joi.array().items(Joi.string().max(128)).max(1000) }),
+      schema: request({ names: Joi.array().items(twirpRoomName).max(1000) }),
       run: async (body) => {
         const listed = await rooms.list(body.names);
         return { rooms: listed.map((entry) => toRoom(entry.room, entry.participants).toJson(TWIRP_JSON)) };

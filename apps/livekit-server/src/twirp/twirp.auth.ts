@@ -16,18 +16,20 @@ export const GRANTS = {
 };
 
 /**
- * Verifies the LiveKit service token in `Authorization: Bearer` and the call's grant. Both a bad
- * token and a missing grant return 401 `unauthenticated`, like the real server.
+ * Verifies the LiveKit service token in `Authorization: Bearer` and returns its grant. A bad token
+ * returns 401 `unauthenticated`, like the real server. This runs before the body is read.
  */
-export async function authorizeTwirp(req: Request, tokens: TokenService, check: GrantCheck): Promise<VideoGrant> {
+export async function verifyTwirpToken(req: Request, tokens: TokenService): Promise<VideoGrant> {
   const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
   if (!match) throw twirpError('unauthenticated', 'authorization header is missing or not a bearer token');
-  let grant: VideoGrant;
   try {
-    grant = (await tokens.verify(match[1])).video ?? {};
+    return (await tokens.verify(match[1])).video ?? {};
   } catch (error) {
     throw twirpError('unauthenticated', error instanceof Error ? error.message : 'invalid token');
   }
-  if (!check(grant, (req.body ?? {}) as Record<string, unknown>)) throw twirpError('unauthenticated', 'permissions denied');
-  return grant;
+}
+
+/** Checks the call's grant against the request body. A missing grant is 401 `unauthenticated`, like the real server. */
+export function requireGrant(grant: VideoGrant, check: GrantCheck, body: unknown): void {
+  if (!check(grant, (body ?? {}) as Record<string, unknown>)) throw twirpError('unauthenticated', 'permissions denied');
 }
