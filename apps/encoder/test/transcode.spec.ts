@@ -116,6 +116,22 @@ describe('encoder transcode jobs', () => {
       expect(res.body.details[0].message).toContain('720p');
     });
 
+    it.each([
+      ['segmentSeconds', '-1'],
+      ['segmentSeconds', 'abc'],
+      ['profiles', 'no such profile!'],
+    ])('removes the uploaded file when %s=%s is rejected with 400', async (field, value) => {
+      const uploads = join(harness.mediaRoot, '.uploads');
+      const before = readdirSync(uploads).length;
+
+      const res = await harness.api().post('/api/encoder/jobs').field(field, value).attach('file', clip);
+
+      expect(res.status).toBe(400);
+      expect(res.body.details[0].field).toMatch(new RegExp(`^body\\.${field}\\b`));
+      await waitFor(() => readdirSync(uploads).length === before, { timeoutMs: 10000, what: 'rejected upload removed' });
+      expect(readdirSync(uploads)).toHaveLength(before);
+    });
+
     it('rejects an upload without a file with 400', async () => {
       const res = await harness.api().post('/api/encoder/jobs').field('profiles', '360p');
 

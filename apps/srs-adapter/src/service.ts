@@ -55,7 +55,8 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
     if (!media) throw new Error('media backend is not ready');
     return media;
   };
-  const hooks = new HookService({ store, events, media: getMedia, logger, settings: defaults });
+  const dvrRoot = config.SRS_API_URL ? undefined : config.DVR_ROOT;
+  const hooks = new HookService({ store, events, media: getMedia, logger, settings: defaults, dvrRoot });
   const urls = () => ({
     rtmpBase: (config.PUBLIC_RTMP_URL ?? `rtmp://127.0.0.1:${runtime.ports.rtmp ?? config.RTMP_PORT}`).replace(/\/$/, ''),
     httpBase: (config.PUBLIC_HTTP_URL ?? `http://127.0.0.1:${runtime.ports.media ?? config.MEDIA_HTTP_PORT}`).replace(/\/$/, ''),

@@ -228,6 +228,20 @@ describe('embedded ingest', () => {
     expect((await fetch(`${t.media}/live/no-such-stream.m3u8`)).status).toBe(404);
   });
 
+  it.each([
+    ['a file in a dot-folder', '.uploads/pending', '/media/.uploads/pending'],
+    ['a file in an encoded dot-folder', '.uploads/encoded', '/media/%2Euploads/encoded'],
+    ['a dot-file', 'ladders/.env', '/media/ladders/.env'],
+  ])('does not serve %s under /media', async (_case, file, path) => {
+    mkdirSync(join(t.dirs.media, file, '..'), { recursive: true });
+    writeFileSync(join(t.dirs.media, file), 'private\n');
+
+    const reply = await fetch(`${t.media}${path}`);
+
+    expect(reply.status).toBe(404);
+    expect(await reply.text()).not.toContain('private');
+  });
+
   it('records with DVR and deletes the recording', async () => {
     const stream = await createStream('e2e-dvr', { dvr: true, reconnectWindowSeconds: 0 });
     const publishedSeconds = 6;

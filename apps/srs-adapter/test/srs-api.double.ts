@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 
-/** The captured SRS reference files, next to the repository checkout. */
-export const REFERENCE_DIR = join(__dirname, '../../../../shared/reference/srs');
+/** Replies and hook bodies captured from a real SRS, kept with the tests. */
+export const REFERENCE_DIR = join(__dirname, 'fixtures/srs');
 
 interface Capture {
   request: { method: string; path: string; query: string };

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { REFERENCE_DIR, readReference } from './srs-api.double';
 import { startTestAdapter } from './helpers';
@@ -69,6 +69,15 @@ function withRealKey(body: Record<string, string>, streams: Map<string, Record<s
   return { ...body, param: `?${query.toString()}` };
 }
 
+/**
+ * Moves a captured recording into the adapter's DVR_ROOT. The adapter runs embedded here, so it
+ * accepts on_dvr files only under DVR_ROOT, and the captured path is on the SRS host.
+ */
+function withLocalRecording(body: Record<string, string>): Record<string, string> {
+  if (body.action !== 'on_dvr' || !body.file) return body;
+  return { ...body, file: join(t.dirs.dvr, body.app, basename(body.file)) };
+}
+
 function expectedAllow(body: Record<string, string>, streams: Map<string, Record<string, any>>): boolean {
   const stream = streams.get(body.stream_url.slice(1));
   if (body.action === 'on_publish') return !!stream && new URLSearchParams(body.param.slice(1)).get('key') === stream.streamKey;
@@ -84,7 +93,7 @@ describe('SRS callback sequences', () => {
     const streams = await createStreams(events, { skip: ['nostream'], signed: ['cam3'] });
 
     for (const event of events) {
-      const body = withRealKey(event.body, streams);
+      const body = withLocalRecording(withRealKey(event.body, streams));
       const reply = await callback(body.action, JSON.stringify(body));
       if (expectedAllow(body, streams)) {
         expect({ action: body.action, client: body.client_id, status: reply.status, text: reply.text })
@@ -111,7 +120,7 @@ describe('SRS callback sequences', () => {
     let midway: Record<string, any> | undefined;
 
     for (const [index, event] of events.entries()) {
-      const body = JSON.stringify(withRealKey(event.body, streams));
+      const body = JSON.stringify(withLocalRecording(withRealKey(event.body, streams)));
       const first = await callback(event.body.action, body);
       const second = await callback(event.body.action, body);
       expect(second).toEqual(first);
@@ -193,7 +202,7 @@ describe('SRS callback captures', () => {
     const signed = file.includes('denied');
     const stream = await api('POST', '/api/v1/streams', { app, name, playback: signed ? 'signed' : 'public' });
     const streams = new Map([[`${app}/${name}`, stream]]);
-    const body = withRealKey(original, streams);
+    const body = withLocalRecording(withRealKey(original, streams));
     const raw = body === original ? capture.request.body_raw : JSON.stringify(body);
 
     const reply = await callback(original.action, raw);
@@ -202,6 +211,44 @@ describe('SRS callback captures', () => {
     const after = await api('GET', `/api/v1/streams/${stream.streamId}`);
     const expectedState = allow && original.action === 'on_publish' ? 'live' : 'idle';
     expect(after.state).toBe(expectedState);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+});
+
+describe('POST /webhooks/srs/on_dvr', () => {
+  const capture = () => readReference<HookCapture>('hooks/on_dvr.json').request.body;
+
+  async function recordingsOf(streamId: string): Promise<unknown[]> {
+    const summaries = await api('GET', '/api/v1/dvr/summaries');
+    const entry = (summaries.streams as Array<{ streamId: string; recordings: unknown[] }>).find((item) => item.streamId === streamId);
+    return entry?.recordings ?? [];
+  }
+
+  it.each([
+    ['a path with a .. segment', '../../../../etc/passwd'],
+    ['a path that climbs out of DVR_ROOT', 'DVR/live/../../../etc/passwd'],
+    ['an absolute path outside DVR_ROOT', '/etc/passwd'],
+    ['DVR_ROOT itself', 'DVR'],
+  ])('denies %s and records nothing', async (_case, file) => {
+    const stream = await api('POST', '/api/v1/streams', { name: 'cam1' });
+    const body = { ...capture(), file: file.replace(/^DVR/, t.dirs.dvr) };
+
+    const reply = await callback('on_dvr', JSON.stringify(body));
+
+    expect(reply.status).toBe(403);
+    expect(JSON.parse(reply.text).code).not.toBe(0);
+    expect(await recordingsOf(stream.streamId)).toEqual([]);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+
+  it('records a file inside DVR_ROOT', async () => {
+    const stream = await api('POST', '/api/v1/streams', { name: 'cam1' });
+    const file = join(t.dirs.dvr, 'live', 'cam1.1796398770348.flv');
+
+    const reply = await callback('on_dvr', JSON.stringify({ ...capture(), file }));
+
+    expect(reply).toEqual({ status: 200, text: '{"code":0}' });
+    expect(await recordingsOf(stream.streamId)).toEqual([expect.objectContaining({ file })]);
     await api('DELETE', `/api/v1/streams/${stream.streamId}`);
   });
 });

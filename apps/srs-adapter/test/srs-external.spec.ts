@@ -120,3 +120,36 @@ describe('external SRS mode', () => {
     await api('DELETE', `/api/v1/streams/${stream.streamId}`);
   });
 });
+
+describe('POST /webhooks/srs/on_dvr with an external SRS', () => {
+  async function onDvr(file: string) {
+    const body = { ...readReference<HookCapture>('hooks/on_dvr.json').request.body, file };
+    const reply = await fetch(`${t.api}/webhooks/srs/on_dvr?secret=${t.secret}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: reply.status, text: await reply.text() };
+  }
+
+  async function recordedFiles(streamId: string): Promise<string[]> {
+    const summaries = (await api('GET', '/api/v1/dvr/summaries')).body;
+    const entry = (summaries.streams as Array<{ streamId: string; recordings: Array<{ file: string }> }>).find((item) => item.streamId === streamId);
+    return (entry?.recordings ?? []).map((recording) => recording.file);
+  }
+
+  it('records a file outside DVR_ROOT', async () => {
+    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1' })).body;
+    const captured = readReference<HookCapture>('hooks/on_dvr.json').request.body.file;
+
+    expect(await onDvr(captured)).toEqual({ status: 200, text: '{"code":0}' });
+    expect(await recordedFiles(stream.streamId)).toEqual([captured]);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+
+  it.each(['/usr/local/srs/dvr/../../../../etc/passwd', '../../../../etc/passwd'])('denies %s and records nothing', async (file) => {
+    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1' })).body;
+
+    expect(await onDvr(file)).toEqual({ status: 403, text: '{"code":403}' });
+    expect(await recordedFiles(stream.streamId)).toEqual([]);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+});

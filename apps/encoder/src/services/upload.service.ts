@@ -25,6 +25,8 @@ export interface UploadOptions {
 /** Accepts a media file upload and queues its HLS VOD ladder. */
 export class UploadService {
   readonly dir: string;
+  /** Uploaded files a queued job now owns; the job deletes them when it ends. */
+  private readonly handedToJobs = new Set<string>();
 
   constructor(
     private readonly options: UploadOptions,
@@ -33,7 +35,9 @@ export class UploadService {
     private readonly jobs: JobService,
   ) {
     // Uploads are stored under the media root because the worker that transcodes them may run in
-    // another replica. The folder name starts with a dot, so static file servers skip it by default.
+    // another replica. The folder name starts with a dot, so srs-adapter's `/media` route (and
+    // express.static's default) does not serve it; a web server in front of MEDIA_ROOT must also
+    // refuse dot-folders.
     this.dir = join(options.mediaRoot, '.uploads');
     mkdirSync(this.dir, { recursive: true });
   }
@@ -49,8 +53,22 @@ export class UploadService {
         next(new AppError('unsupported_media_type', 'Content-Type must be multipart/form-data', { details: [{ field: 'headers.content-type', message: 'expected multipart/form-data' }] }));
         return;
       }
-      upload(req, res, (error: unknown) => next(error ? uploadError(error, this.options.maxBytes) : undefined));
+      upload(req, res, (error: unknown) => {
+        if (req.file) this.removeUnlessQueued(req.file.path, res);
+        next(error ? uploadError(error, this.options.maxBytes) : undefined);
+      });
     };
+  }
+
+  /**
+   * Deletes the uploaded file once the response is over unless a job took it, so a request rejected
+   * at any step (validation, probe, ladder, aborted connection) leaves nothing in the uploads folder.
+   */
+  private removeUnlessQueued(path: string, res: Response): void {
+    res.once('close', () => {
+      if (this.handedToJobs.delete(path)) return;
+      rm(path, { force: true }).catch(() => undefined);
+    });
   }
 
   async accept(file: Express.Multer.File | undefined, input: { profiles?: string[]; segmentSeconds?: number }) {
@@ -79,7 +97,11 @@ export class UploadService {
       hls: { segmentSeconds: input.segmentSeconds ?? (await this.settings.segmentSeconds()), playlistSize: 0 },
       rtmpPush: [], removeSource: true, probed: source.probed,
     };
-    const job = await this.jobs.enqueue(data, `vod-${runId}`);
+    this.handedToJobs.add(path);
+    const job = await this.jobs.enqueue(data, `vod-${runId}`).catch((error: unknown) => {
+      this.handedToJobs.delete(path);
+      throw error;
+    });
     const { probed: _probed, ...summary } = source;
     return { jobId: job.id!, state: 'queued', masterPlaylistPath: `${data.outputDir}/master.m3u8`, source: summary };
   }

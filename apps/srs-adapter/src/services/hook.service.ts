@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { stat } from 'node:fs/promises';
 
 import type { Logger } from '@castplane/logging';
@@ -24,6 +24,8 @@ export interface HookServiceDeps {
   media: () => MediaBackend;
   logger: Logger;
   settings: { takeover: TakeoverPolicy };
+  /** Set in embedded mode, where every recording lives under DVR_ROOT: on_dvr files must lie inside it. */
+  dvrRoot?: string;
   now?: () => number;
 }
 
@@ -110,6 +112,7 @@ export class HookService {
 
   async onDvr(body: SrsHookBody): Promise<HookDecision> {
     const stream = await this.lookup(body);
+    if (body.file && !this.recordingPathAllowed(body.file)) return this.deny(body, 'invalid_recording_path', stream);
     if (!stream || !body.file) return { allow: true, reason: 'ignored' };
     await this.recordingReady(stream, body.file, body.duration);
     return { allow: true, reason: 'recorded', streamId: stream.id };
@@ -164,6 +167,14 @@ export class HookService {
     }, stream.reconnectWindowSeconds * 1000 + 50);
     timer.unref();
     this.timers.add(timer);
+  }
+
+  /** Refuses a path with a `..` segment and, in embedded mode, any path outside DVR_ROOT. */
+  private recordingPathAllowed(file: string): boolean {
+    if (file.split(/[\\/]/).includes('..')) return false;
+    if (this.deps.dvrRoot === undefined) return true;
+    const inside = relative(resolve(this.deps.dvrRoot), resolve(file));
+    return inside !== '' && !isAbsolute(inside) && inside.split(sep)[0] !== '..';
   }
 
   private lookup(body: SrsHookBody): Promise<StreamRecord | undefined> {
