@@ -23,10 +23,25 @@ try {
       scope: { type: 'string', multiple: true, default: ['admin'] },
       sub: { type: 'string', default: 'local-operator' },
       ttl: { type: 'string', default: '3600' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
 } catch (error) {
   fail(error.message);
+}
+
+if (args.help) {
+  process.stdout.write(
+    [
+      'Usage: npm run --silent token -- [--scope read|write|admin]... [--sub NAME] [--ttl SECONDS]',
+      '  --scope  scope to grant; repeat it or join with commas (default admin)',
+      '  --sub    subject of the token, shown in logs as the principal (default local-operator)',
+      '  --ttl    lifetime in seconds, 1 to 2592000 (default 3600)',
+      'The secret is AUTH_JWT_SECRET, AUTH_JWT_SECRET_FILE, or the development secret of npm start.',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
 }
 
 const scopes = args.scope.flatMap((value) => value.split(','));

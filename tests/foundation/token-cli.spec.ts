@@ -19,6 +19,13 @@ describe('npm run token', () => {
     expect(result).toMatchObject({ ok: true, scopes: ['admin'], sub: 'local-operator' });
   });
 
+  it('prints usage for --help', () => {
+    const result = spawnSync('node', ['scripts/token.mjs', '--help'], { cwd: root, encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: npm run --silent token/);
+    expect(result.stdout).toMatch(/--ttl/);
+  });
+
   it('rejects an unknown scope with a message and exit code 2', () => {
     const result = spawnSync('node', ['scripts/token.mjs', '--scope', 'root'], {
       cwd: root,

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'permission_denied'
   | 'not_found'
+  | 'method_not_allowed'
   | 'already_exists'
   | 'failed_precondition'
   | 'payload_too_large'
@@ -24,6 +25,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unauthenticated: 401,
   permission_denied: 403,
   not_found: 404,
+  method_not_allowed: 405,
   already_exists: 409,
   failed_precondition: 409,
   payload_too_large: 413,

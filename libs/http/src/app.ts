@@ -142,6 +142,32 @@ function compose(handlers: RequestHandler[]): RequestHandler {
   };
 }
 
+/**
+ * Answers 405 with an `Allow` header for a known path called with another method. Routes that
+ * write their errors in a protocol's own shape (Twirp, SRS) keep that protocol's answer instead.
+ */
+function mountMethodNotAllowed(app: express.Express, routes: readonly RouteDefinition[]): void {
+  const methods = new Map<string, Set<string>>();
+  for (const route of routes) {
+    if (route.formatError) continue;
+    const allowed = methods.get(route.path) ?? new Set<string>();
+    allowed.add(route.method.toUpperCase());
+    if (route.method === 'get') allowed.add('HEAD');
+    methods.set(route.path, allowed);
+  }
+  for (const [path, allowed] of methods) {
+    const allow = [...allowed].join(', ');
+    app.all(path, (req, _res, next) => {
+      next(
+        new AppError('method_not_allowed', `${req.method} is not allowed on ${req.route?.path ?? path}; use ${allow}`, {
+          headers: { Allow: allow },
+          details: [{ field: 'method', message: `allowed: ${allow}` }],
+        }),
+      );
+    });
+  }
+}
+
 async function runChecks(checks: ReadinessCheck[], timeoutMs: number) {
   const results = await Promise.all(
     checks.map(async ({ name, check }) => {
@@ -222,6 +248,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     app[route.method](route.path, compose(chain));
   }
 
+  mountMethodNotAllowed(app, options.routes);
   app.use(notFoundHandler());
   app.use(errorHandler());
   return app;

@@ -148,6 +148,13 @@ describe('input errors', () => {
     expect(res.body.details[0].field).toBe('headers.content-type');
   });
 
+  it('answers a known path with another method with 405 and Allow', async () => {
+    const res = await request(app.url).delete('/api/items').set('Authorization', `Bearer ${adminToken}`);
+    expect(res.status).toBe(405);
+    expect(res.body.code).toBe('method_not_allowed');
+    expect(res.headers.allow).toBe('GET, HEAD, POST');
+  });
+
   it('answers an unknown route with the 404 envelope', async () => {
     const res = await request(app.url).get('/api/nothing-here');
     expect(res.status).toBe(404);
