@@ -27,7 +27,7 @@ export class ProbeError extends Error {
 
 /** Runs ffprobe (argument array, no shell) and returns the first video and audio streams. */
 export function probe(ffprobePath: string, target: string, timeoutMs: number): Promise<ProbeResult> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', target];
+  const args = ['-v', 'error', ...liveInputArgs(target), '-print_format', 'json', '-show_streams', '-show_format', target];
   return new Promise((resolve, reject) => {
     execFile(ffprobePath, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
@@ -75,4 +75,16 @@ export function ffmpegVersion(ffmpegPath: string): Promise<string> {
       else resolve(stdout.split('\n')[0].trim());
     });
   });
+}
+
+const LIVE_SOURCE = /^(rtmps?|rtsp|srt):\/\//i;
+
+/**
+ * Returns input options that shorten stream analysis for live network sources. By default ffmpeg
+ * and ffprobe read about 5 s of a live stream before they start, once for the probe and once more
+ * for the transcode. One second of an RTMP stream (the media server sends its cached keyframe
+ * first) carries the codec parameters.
+ */
+export function liveInputArgs(source: string): string[] {
+  return LIVE_SOURCE.test(source) ? ['-analyzeduration', '1000000', '-probesize', '1000000'] : [];
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 
+import { liveInputArgs } from '../clients/ffprobe.client';
 import type { ProbeResult } from '../clients/ffprobe.client';
 import type { Profile } from '../schemas/profile.schema';
 import type { TranscodeJobData } from './transcode.queue';
@@ -60,7 +61,7 @@ export function masterPlaylist(profiles: Profile[], source: ProbeResult | undefi
 export function transcodeArgs(job: TranscodeJobData, mediaRoot: string, source: ProbeResult | undefined): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1', '-stats_period', '1'];
   if (job.realtime) args.push('-re');
-  args.push('-i', job.source);
+  args.push(...liveInputArgs(job.source), '-i', job.source);
   if (job.kind !== 'record' && job.profiles.length > 0) args.push(...ladderArgs(job, mediaRoot, source));
   if (job.recordPath) args.push(...recordArgs(join(mediaRoot, job.recordPath), source));
   return args;
