@@ -44,7 +44,8 @@ async function serve(kind: string, port: number, redisUrl: string): Promise<void
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: 'bench',
     RATE_LIMIT_MAX: '100000000',
-    LOG_LEVEL: 'info',
+    // BENCH_LOG_LEVEL=warn drops the access log line, to see what logging costs.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   }, ['AUTH_JWT_SECRET']);
   const runtime = new Runtime({ service: 'bench', config, secrets: ['AUTH_JWT_SECRET'] });
   const route = defineRoute<{ params: { id: string } }>({
