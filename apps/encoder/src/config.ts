@@ -6,7 +6,7 @@ export const configSchema = baseEnvSchema.keys({
   ENCODER_MONITORING_PORT: Joi.number().port().default(9002),
   /** Folder the outputs are written under; srs-adapter serves it at `/media/...`. */
   MEDIA_ROOT: Joi.string().min(1).default('.data/media'),
-  /** Where live streams are played from: a key's default source is `<MEDIA_RTMP_URL>/<app>/<name>`. */
+  /** Base URL of the media server's live streams: a key's default source is `<MEDIA_RTMP_URL>/<app>/<name>`. */
   MEDIA_RTMP_URL: Joi.string()
     .uri({ scheme: ['rtmp', 'rtmps'] })
     .default('rtmp://127.0.0.1:1935'),

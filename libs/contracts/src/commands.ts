@@ -2,8 +2,8 @@ import type { ServiceName } from './services';
 
 /**
  * Commands the orchestrator sends to a service's command queue. Each entry is the payload the
- * service's worker accepts and the result it returns; the worker runs the same service code as
- * the matching REST route. Commands must be idempotent: a retried job repeats no side effect.
+ * service's worker accepts and the result it returns. The worker runs the same service code as
+ * the matching REST route. Commands must be idempotent, so a retried job repeats no side effect.
  */
 /**
  * Central settings pushed by the orchestrator's config sync. Each service applies the keys it

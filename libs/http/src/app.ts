@@ -143,7 +143,7 @@ function compose(handlers: RequestHandler[]): RequestHandler {
 }
 
 /**
- * Answers 405 with an `Allow` header for a known path called with another method. Routes that
+ * Mounts a handler that rejects with 405 and an `Allow` header for a known path called with another method. Routes that
  * write their errors in a protocol's own shape (Twirp, SRS) keep that protocol's answer instead.
  */
 function mountMethodNotAllowed(app: express.Express, routes: readonly RouteDefinition[]): void {

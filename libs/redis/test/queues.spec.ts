@@ -68,7 +68,7 @@ describe('EventPublisher and subscribeEvents', () => {
     await Promise.all([encoderWorker.close(), orchestratorWorker.close(), publisher.close()]);
   });
 
-  it('delivers an event to every subscriber once, even when published twice with one id', async () => {
+  it('delivers a duplicated event once per subscriber', async () => {
     const data = { streamId: 's1', app: 'live', name: 'cam1', clientId: 'c1', sessionId: 'p1' };
     await publisher.publish('stream.published', data, 's1:p1:published');
     await publisher.publish('stream.published', data, 's1:p1:published');

@@ -50,7 +50,7 @@ export function createProcessor(deps: ProcessorDeps) {
     const run = runFfmpeg({
       ffmpegPath: deps.ffmpegPath,
       args: transcodeArgs(data, deps.mediaRoot, source),
-      onProgress: throttleProgress(job, deps.running),
+      onProgress: throttleProgress(job, deps),
       onStderrLine: (line) => deps.logs.add({ level: 'warn', source: 'ffmpeg', jobId: job.id, msg: line }),
     });
     deps.running.add({ jobId: job.id!, kind: data.kind, keyId: data.keyId, pid: run.pid, startedAt: Date.now() });
@@ -148,15 +148,19 @@ function exitError(code: number | null, tail: string[]): Error {
   return tail.some((line) => PERMANENT_INPUT.test(line)) ? new UnrecoverableError(message) : new Error(message);
 }
 
-// Stores progress at most once a second, plus ffmpeg's final block.
-function throttleProgress(job: Job<TranscodeJobData, TranscodeResult>, running: RunningJobs) {
+// Stores progress in the job at most once a second. A block without output time yet (the first
+// ones) is always stored, so a job shows progress as soon as ffmpeg reports.
+function throttleProgress(job: Job<TranscodeJobData, TranscodeResult>, deps: ProcessorDeps) {
   let last = 0;
   return (progress: FfmpegProgress) => {
-    running.update(job.id!, progress);
+    deps.running.update(job.id!, progress);
     const now = Date.now();
     if (now - last < 1000 && progress.outTimeSeconds > 0) return;
     last = now;
-    void job.updateProgress({ ...progress, updatedAt: new Date(now).toISOString() }).catch(() => undefined);
+    job.updateProgress({ ...progress, updatedAt: new Date(now).toISOString() }).catch((error: unknown) => {
+      // A lost progress update is replaced by the next one a second later.
+      deps.logger.debug('progress not stored', { jobId: job.id, err: error instanceof Error ? error.message : String(error) });
+    });
   };
 }
 

@@ -36,8 +36,8 @@ export class UploadService {
   ) {
     // Uploads are stored under the media root because the worker that transcodes them may run in
     // another replica. The folder name starts with a dot, so srs-adapter's `/media` route (and
-    // express.static's default) does not serve it; a web server in front of MEDIA_ROOT must also
-    // refuse dot-folders.
+    // express.static's default) does not serve it. A web server in front of MEDIA_ROOT must also
+    // reject dot-folders.
     this.dir = join(options.mediaRoot, '.uploads');
     mkdirSync(this.dir, { recursive: true });
   }

@@ -7,22 +7,14 @@ import type { RouteDefinition, ValidRequest } from '@castplane/http';
 
 import { bearerToken } from '../handlers/token.handlers';
 import { identity, roomName } from '../schemas/common.schemas';
+import { iceCandidateSchema, sdpSchema } from '../signal/signal-messages';
 import type { RelayService, RelayType } from '../services/relay.service';
 import type { TokenService } from '../services/token.service';
 
 const BODIES: Record<RelayType, Joi.ObjectSchema> = {
-  offer: Joi.object({ room: roomName.required(), to: identity.required(), sdp: Joi.string().max(200000).required() }),
-  answer: Joi.object({ room: roomName.required(), to: identity.required(), sdp: Joi.string().max(200000).required() }),
-  'ice-candidate': Joi.object({
-    room: roomName.required(),
-    to: identity.required(),
-    candidate: Joi.object({
-      candidate: Joi.string().allow('').max(4096).required(),
-      sdpMid: Joi.string().allow(null, '').max(64),
-      sdpMLineIndex: Joi.number().integer().min(0).max(1024).allow(null),
-      usernameFragment: Joi.string().allow(null, '').max(256),
-    }).required(),
-  }),
+  offer: Joi.object({ room: roomName.required(), to: identity.required(), sdp: sdpSchema }),
+  answer: Joi.object({ room: roomName.required(), to: identity.required(), sdp: sdpSchema }),
+  'ice-candidate': Joi.object({ room: roomName.required(), to: identity.required(), candidate: iceCandidateSchema }),
 };
 
 /**

@@ -3,21 +3,23 @@ import Joi from 'joi';
 const identity = Joi.string().min(1).max(128);
 const trackSid = Joi.string().pattern(/^TR_[A-Za-z0-9]{1,32}$/);
 
+/** An SDP offer or answer, as relayed over the socket and over HTTP. */
+export const sdpSchema = Joi.string().max(200000).required();
+
+/** An RTCIceCandidate in its JSON form, as relayed over the socket and over HTTP. */
+export const iceCandidateSchema = Joi.object({
+  candidate: Joi.string().allow('').max(4096).required(),
+  sdpMid: Joi.string().allow(null, '').max(64),
+  sdpMLineIndex: Joi.number().integer().min(0).max(1024).allow(null),
+  usernameFragment: Joi.string().allow(null, '').max(256),
+}).required();
+
 /** Client-to-server messages over `/signal/{room}`, each keyed by `type`. */
 export const CLIENT_MESSAGES: Record<string, Joi.ObjectSchema> = {
   join: Joi.object({ type: Joi.string().required() }),
-  offer: Joi.object({ type: Joi.string().required(), to: identity.required(), sdp: Joi.string().max(200000).required() }),
-  answer: Joi.object({ type: Joi.string().required(), to: identity.required(), sdp: Joi.string().max(200000).required() }),
-  'ice-candidate': Joi.object({
-    type: Joi.string().required(),
-    to: identity.required(),
-    candidate: Joi.object({
-      candidate: Joi.string().allow('').max(4096).required(),
-      sdpMid: Joi.string().allow(null, '').max(64),
-      sdpMLineIndex: Joi.number().integer().min(0).max(1024).allow(null),
-      usernameFragment: Joi.string().allow(null, '').max(256),
-    }).required(),
-  }),
+  offer: Joi.object({ type: Joi.string().required(), to: identity.required(), sdp: sdpSchema }),
+  answer: Joi.object({ type: Joi.string().required(), to: identity.required(), sdp: sdpSchema }),
+  'ice-candidate': Joi.object({ type: Joi.string().required(), to: identity.required(), candidate: iceCandidateSchema }),
   'track-publish': Joi.object({
     type: Joi.string().required(),
     kind: Joi.string().valid('audio', 'video', 'data').required(),

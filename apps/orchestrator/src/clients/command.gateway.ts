@@ -39,7 +39,7 @@ export class CommandGateway {
     }
   }
 
-  // Removes a job nobody has picked up yet; an active job finishes and its result is ignored.
+  // Removes a job that no worker has picked up yet. An active job finishes and its result is ignored.
   private async withdraw(service: ServiceName, jobId: string): Promise<void> {
     try {
       const job = await this.queue(service).getJob(jobId);

@@ -27,7 +27,7 @@ export interface StopStep {
   payload(record: Orchestration): Record<string, unknown> | undefined;
 }
 
-/** The result a completed start step stored, or an empty object. */
+/** Returns the result a completed start step stored, or an empty object. */
 export function resultOf(record: Orchestration, step: StartStepName): Record<string, unknown> {
   return record.steps.find((entry) => entry.name === step && entry.state === 'completed')?.result ?? {};
 }

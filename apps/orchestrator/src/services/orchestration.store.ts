@@ -71,7 +71,7 @@ export class OrchestrationStore {
     return text ? (JSON.parse(text) as Orchestration) : undefined;
   }
 
-  /** Saves the record. Only the flow worker that holds the orchestration's job calls this. */
+  /** Saves the record. Only the flow worker that owns the lock on the orchestration's job calls this. */
   async save(record: Orchestration): Promise<void> {
     record.updatedAt = new Date().toISOString();
     await this.redis.set(this.recordKey(record.id), JSON.stringify(record));
