@@ -41,7 +41,7 @@ export class CommandClient {
     };
     const job = await queue.add(command, { command, payload }, jobOptions);
     try {
-      return (await job.waitUntilFinished(events, options.timeoutMs ?? 15000)) as CommandResult<S, C>;
+      return (await waitForResult(queue, job, events, options.timeoutMs ?? 15000)) as CommandResult<S, C>;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/timed out/i.test(message)) {
@@ -67,6 +67,35 @@ export class CommandClient {
       await Promise.allSettled([events.close(), queue.close()]);
     }
     this.queues.clear();
+  }
+}
+
+/** How often a waiting sender also reads the job itself, in case its completion event was missed. */
+const RESULT_CHECK_MS = 1000;
+
+/**
+ * Waits for a job's result from the queue's events, and reads the job's state every second as a
+ * backstop: the events reader starts at the stream's end (`$`) and resets its connection when a
+ * read stalls, so it can miss the one event a sender waits for.
+ */
+export async function waitForResult(queue: Queue, job: Job, events: QueueEvents, timeoutMs: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  let waiting = true;
+  const checked = new Promise<unknown>((resolve, reject) => {
+    const check = async () => {
+      const current = await queue.getJob(job.id!).catch(() => undefined);
+      const state = await current?.getState().catch(() => undefined);
+      if (state === 'completed') return resolve(current!.returnvalue);
+      if (state === 'failed') return reject(new Error(current!.failedReason));
+      if (waiting) timer = setTimeout(check, RESULT_CHECK_MS);
+    };
+    timer = setTimeout(check, RESULT_CHECK_MS);
+  });
+  try {
+    return await Promise.race([job.waitUntilFinished(events, timeoutMs), checked]);
+  } finally {
+    waiting = false;
+    clearTimeout(timer);
   }
 }
 

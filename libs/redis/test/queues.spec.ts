@@ -5,6 +5,9 @@ import type { QueueContext } from '@castplane/redis';
 import type { EventEnvelope } from '@castplane/contracts';
 import { LogCapture, testRedisUrl, uniquePrefix, waitFor } from '@castplane/testing';
 
+import { waitForResult } from '../src/commands';
+import { createQueue, createQueueEvents, createWorker } from '../src/queues';
+
 const logs = new LogCapture();
 const context: QueueContext = {
   redisUrl: testRedisUrl(),
@@ -48,9 +51,47 @@ describe('CommandClient and serveCommands', () => {
     expect(attempts).toBe(1);
   });
 
+  it('delivers results to clients that send their first command right after they are created', async () => {
+    const fresh = Array.from({ length: 20 }, () => new CommandClient(context));
+    try {
+      const results = await Promise.all(
+        fresh.map((sender, index) => sender.send('livekit-server', 'room.create', { name: `fresh-${index}` }, { timeoutMs: 8000 })),
+      );
+      expect(results.map((result) => result.name)).toEqual(fresh.map((_, index) => `fresh-${index}`));
+    } finally {
+      await Promise.all(fresh.map((sender) => sender.close()));
+    }
+  });
+
   it('reports deadline_exceeded when no worker answers in time', async () => {
     const sending = client.send('encoder', 'transcode.stop', { streamKey: 'k' }, { timeoutMs: 300 });
     await expect(sending).rejects.toMatchObject({ code: 'deadline_exceeded' });
+  });
+});
+
+describe('waitForResult', () => {
+  const queue = createQueue(context, 'backstop');
+  // Events of another queue: the completion event never reaches this listener.
+  const deafEvents = createQueueEvents(context, 'backstop-elsewhere');
+  const worker = createWorker<{ fail?: boolean }>(context, 'backstop', async (job) => {
+    if (job.data.fail) throw new Error('cannot do that');
+    return { done: job.id };
+  });
+
+  afterAll(async () => {
+    await worker.close();
+    await Promise.all([deafEvents.close(), queue.close()]);
+  });
+
+  it('returns the result of a job whose completion event it never hears', async () => {
+    await deafEvents.waitUntilReady();
+    const job = await queue.add('work', {});
+    await expect(waitForResult(queue, job, deafEvents, 8000)).resolves.toEqual({ done: job.id });
+  });
+
+  it('rejects with the failure of a job whose failed event it never hears', async () => {
+    const job = await queue.add('work', { fail: true }, { attempts: 1 });
+    await expect(waitForResult(queue, job, deafEvents, 8000)).rejects.toThrow('cannot do that');
   });
 });
 
