@@ -105,6 +105,22 @@ describe('embedded ingest', () => {
     expect(events.map((event) => event.type)).toEqual(['stream.published', 'stream.ended']);
   });
 
+  it('publishes and plays a stream whose name and app hold dots', async () => {
+    const stream = await createStream('cam.main', { app: 'studio.a', reconnectWindowSeconds: 0 });
+    expect(stream.rtmpUrl).toContain('/studio.a/cam.main?');
+    publish(stream.rtmpUrl);
+    await waitForState(stream.streamId, 'live');
+
+    const flv = await ffprobe(stream.flvUrl);
+    expect(flv.streams.find((item) => item.codec_type === 'video')?.codec_name).toBe('h264');
+    await waitFor(async () => (await fetch(stream.hlsUrl)).status === 200, { timeoutMs: 20000, what: 'HLS playlist' });
+    const hls = await ffprobe(stream.hlsUrl);
+    expect(hls.streams.find((item) => item.codec_type === 'video')?.width).toBe(640);
+
+    const unpublished = await call('POST', `/api/v1/streams/${stream.streamId}/unpublish`, {});
+    expect(unpublished.body.kicked).toBe(true);
+  });
+
   it('rejects wrong keys and unknown streams', async () => {
     const stream = await createStream('e2e-wrong-key');
     const wrong = publish(`${t.rtmp}/live/e2e-wrong-key?key=not-the-key`, 5);

@@ -74,9 +74,9 @@ export class CommandClient {
 const RESULT_CHECK_MS = 1000;
 
 /**
- * Waits for a job's result from the queue's events, and reads the job's state every second as a
- * backstop: the events reader starts at the stream's end (`$`) and resets its connection when a
- * read stalls, so it can miss the one event a sender waits for.
+ * Waits for a job's result from the queue's events and also reads the job's state every second.
+ * The events reader starts at the stream's end (`$`) and resets its connection when a read stalls,
+ * so it can miss the one event a sender waits for.
  */
 export async function waitForResult(queue: Queue, job: Job, events: QueueEvents, timeoutMs: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;

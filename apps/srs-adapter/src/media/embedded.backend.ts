@@ -3,6 +3,9 @@ import type { Server, Socket } from 'node:net';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+
+import type { Request, Response } from 'express';
 
 import type { Logger } from '@castplane/logging';
 
@@ -11,8 +14,20 @@ import type { HookService } from '../services/hook.service';
 import type { StreamRecord } from '../services/stream.store';
 import { FlvRecorder, HlsRemuxer } from './flv-sinks';
 import type { MediaActiveStream, MediaBackend, MediaStreamStat } from './media-backend';
-import { AUDIO_CODECS, NMS_VERSION, NodeMediaServer, VIDEO_CODECS, nmsContext, nmsLogger, nmsRates } from './nms';
-import type { NmsServer, NmsSession } from './nms';
+import { NAME_PATTERN } from '../schemas/stream.schemas';
+import {
+  AUDIO_CODECS,
+  BroadcastServer,
+  FlvSession,
+  NMS_VERSION,
+  NodeMediaServer,
+  RtmpSession,
+  VIDEO_CODECS,
+  nmsContext,
+  nmsLogger,
+  nmsRates,
+} from './nms';
+import type { NmsFlvSession, NmsRtmpSession, NmsServer, NmsSession } from './nms';
 
 export interface EmbeddedOptions {
   host: string;
@@ -55,7 +70,7 @@ export class EmbeddedBackend implements MediaBackend {
       else options.logger.debug('node-media-server', { detail: message });
     };
     this.nms = new NodeMediaServer({ bind: options.host, rtmp: { port: options.rtmpPort || 1 }, webadmin: { enable: false } });
-    this.server = createServer((socket) => this.nms.rtmpServer.handleRequest(socket));
+    this.server = createServer((socket) => acceptRtmp(socket));
     this.listeners = [
       ['prePublish', (session) => this.prePublish(session)],
       ['prePlay', (session) => this.prePlay(session)],
@@ -73,9 +88,21 @@ export class EmbeddedBackend implements MediaBackend {
     return this.port;
   }
 
-  /** Handles an HTTP-FLV play that the media listener already authorized. */
-  serveFlv(req: unknown, res: unknown): void {
-    this.nms.httpServer.handleFlv(req, res);
+  /** Handles an HTTP-FLV play of `/{app}/{name}.flv` that the media listener already authorized. */
+  serveFlv(req: Request, res: Response): void {
+    const { app, name } = req.params as Record<string, string>;
+    // The session is built under a placeholder path that passes node-media-server's own name
+    // check, then bound to the real one.
+    const placeholder = { app: 'flv', name: randomBytes(8).toString('hex') };
+    req.params = placeholder;
+    const session = new FlvSession(req, res);
+    nmsContext.broadcasts.delete(`/${placeholder.app}/${placeholder.name}`);
+    if (!bindStreamPath(session, app, name)) {
+      this.options.logger.warn('flv play rejected: invalid stream path', { app });
+      return void res.status(404).end();
+    }
+    session.run();
+    nmsContext.sessions.set(session.id, session);
   }
 
   hookBody(session: NmsSession, action: string, protocol?: SrsHookBody['protocol']): SrsHookBody {
@@ -235,6 +262,33 @@ export class EmbeddedBackend implements MediaBackend {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.nms.stop().catch(() => undefined);
   }
+}
+
+/**
+ * Points a session at the broadcast of `/{app}/{name}`. node-media-server 4.4.3 accepts only
+ * `[A-Za-z0-9_-]` in names, and the adapter's own rule also allows dots (as in `cam.main`).
+ */
+function bindStreamPath(session: NmsRtmpSession | NmsFlvSession, app: string, name: string): boolean {
+  if (!NAME_PATTERN.test(app) || !NAME_PATTERN.test(name)) return false;
+  const path = `/${app}/${name}`;
+  session.streamApp = app;
+  session.streamName = name;
+  session.streamPath = path;
+  session.broadcast = nmsContext.broadcasts.get(path) ?? new BroadcastServer(path);
+  nmsContext.broadcasts.set(path, session.broadcast);
+  return true;
+}
+
+/** Runs an RTMP connection with the adapter's stream name rule in place of node-media-server's. */
+function acceptRtmp(socket: Socket): void {
+  const session = new RtmpSession(socket);
+  session.run();
+  session.rtmp.onConnectCallback = (req) => {
+    if (!bindStreamPath(session, req.app, req.name)) return void socket.end();
+    session.streamHost = req.host;
+    session.streamQuery = req.query;
+  };
+  nmsContext.sessions.set(session.id, session);
 }
 
 function closeSession(session: NmsSession): void {

@@ -26,6 +26,20 @@ export interface NmsSession {
   sendBuffer(buffer: Buffer): void;
 }
 
+/** An RTMP connection. Its `rtmp.onConnectCallback` runs when a publish or play names the stream. */
+export interface NmsRtmpSession extends NmsSession {
+  streamHost?: string;
+  broadcast: NmsBroadcast;
+  rtmp: { onConnectCallback(req: { app: string; name: string; host?: string; query: Record<string, string | string[]> }): void };
+  run(): void;
+}
+
+/** An HTTP-FLV player, built from the `params`, `query`, `hostname`, `method` and `socket` of an Express request. */
+export interface NmsFlvSession extends NmsSession {
+  broadcast: NmsBroadcast;
+  run(): void;
+}
+
 export interface NmsBroadcast {
   publisher: NmsSession | null;
   subscribers: Map<string, NmsSession>;
@@ -40,8 +54,6 @@ export interface NmsContext {
 }
 
 export interface NmsServer {
-  rtmpServer: { handleRequest(socket: import('node:net').Socket): void };
-  httpServer: { handleFlv(req: unknown, res: unknown): void };
   stop(): Promise<void>;
 }
 
@@ -55,6 +67,11 @@ export const nmsRates = require('node-media-server/src/core/rate_sampler.js') as
   rateSampler: { getStreamRates(path: string): { inBps: number; outBps: number } };
 };
 export const BaseSession = require('node-media-server/src/session/base_session.js') as new () => NmsSession;
+export const RtmpSession = require('node-media-server/src/session/rtmp_session.js') as new (
+  socket: import('node:net').Socket,
+) => NmsRtmpSession;
+export const FlvSession = require('node-media-server/src/session/flv_session.js') as new (req: unknown, res: unknown) => NmsFlvSession;
+export const BroadcastServer = require('node-media-server/src/server/broadcast_server.js') as new (path: string) => NmsBroadcast;
 export const NMS_VERSION = (require('node-media-server/package.json') as { version: string }).version;
 
 /** FLV codec ids as node-media-server reports them from onMetaData. */
