@@ -209,6 +209,30 @@ describe('orchestration API', () => {
       expect(second.body.stopSteps.find((step: { name: string }) => step.name === 'room_end').attempts).toBe(4);
     });
 
+    it('stops an orchestration that is still starting', async () => {
+      const name = uniqueName();
+      const release = fixtures.hold('encoder transcode.arm');
+      const started = await start({ name }, '');
+      await waitFor(async () => (await status(started.body.id)).steps.find((step: { name: string }) => step.name === 'transcode').state === 'running', {
+        timeoutMs: 15000,
+        what: 'transcode step running',
+      });
+      const stopping = await request(api).post('/api/stream/orchestrate/stop').set('authorization', `Bearer ${writeToken}`).send({ id: started.body.id });
+      release();
+      const done = await waitFor(async () => {
+        const body = await status(started.body.id);
+        return body.status === 'stopped' ? body : undefined;
+      }, { timeoutMs: 20000, intervalMs: 100, what: 'orchestration stopped' });
+      const states = (steps: { name: string; state: string }[]) => steps.map((step) => `${step.name}:${step.state}`);
+
+      expect(stopping.status).toBe(202);
+      expect(stopping.body.status).toBe('starting');
+      expect(states(done.steps)).toEqual(['stream:completed', 'room:completed', 'transcode:completed', 'broadcast:pending', 'host_token:pending']);
+      expect(states(done.stopSteps)).toEqual(['transcode_stop:completed', 'unpublish:completed', 'room_end:completed', 'broadcast_stop:skipped']);
+      expect(fixtures.calls.some((call) => call.command === 'broadcast.create' && call.payload.roomName === name)).toBe(false);
+      expect(done.history.map((entry: { type: string }) => entry.type)).toContain('orchestration.stop_requested');
+    });
+
     it('rejects stopping a failed orchestration', async () => {
       fixtures.failures.set('livekit-server room.create', { code: 'invalid_argument', times: 1 });
       const started = await start({ name: uniqueName() });

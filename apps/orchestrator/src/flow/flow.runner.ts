@@ -102,10 +102,14 @@ export class FlowRunner {
   private async runStart(record: Orchestration): Promise<void> {
     if (record.status === 'starting') {
       try {
-        for (const step of START_FLOW) await this.runStartStep(record, step);
+        for (const step of START_FLOW) {
+          if (await this.deps.store.takeStopRequest(record.id)) return this.stopStarted(record);
+          await this.runStartStep(record, step);
+        }
         record.status = 'ready';
         await this.deps.store.save(record);
         await this.history(record, 'orchestration.ready');
+        if (await this.deps.store.takeStopRequest(record.id)) await this.stopStarted(record);
         return;
       } catch (error) {
         if (!(error instanceof StepFailedError)) throw error;
@@ -172,6 +176,14 @@ export class FlowRunner {
         await sleep(stepBackoffMs * 2 ** (entry.attempts - 1));
       }
     }
+  }
+
+  /** Hands an orchestration whose stop was requested during its start over to the stop flow. */
+  private async stopStarted(record: Orchestration): Promise<void> {
+    record.status = 'stopping';
+    await this.deps.store.save(record);
+    await this.history(record, 'orchestration.stopping');
+    await this.enqueue('stop', record.id);
   }
 
   /** Undoes the completed start steps in reverse order; a missing resource counts as undone. */

@@ -56,10 +56,22 @@ export class OrchestrationService {
     return { record: await this.require(outcome.id), created: outcome.created };
   }
 
+  /**
+   * Stops an orchestration. One still starting finishes the step in progress, then its start
+   * flow hands over to the stop flow, which undoes only the steps that completed.
+   */
   async stop(id: string): Promise<Orchestration> {
-    const record = await this.require(id);
-    if (record.status === 'starting' || record.status === 'rolling_back') {
-      throw failedPrecondition(`orchestration ${id} is ${record.status}; stop it once its status is ready`, 'orchestration_busy');
+    let record = await this.require(id);
+    if (record.status === 'starting') {
+      await this.deps.store.requestStop(id);
+      await this.deps.store.appendHistory(id, { type: 'orchestration.stop_requested' });
+      // The start flow takes the request before each step and once it is ready. When the flow
+      // became ready first, the route or the flow takes the request, and the taker stops it.
+      record = await this.require(id);
+      if (record.status !== 'ready' || !(await this.deps.store.takeStopRequest(id))) return record;
+    }
+    if (record.status === 'rolling_back') {
+      throw failedPrecondition(`orchestration ${id} is rolling back and ends as failed with nothing left to stop`, 'orchestration_busy');
     }
     if (record.status === 'failed') {
       throw failedPrecondition(`orchestration ${id} failed and was rolled back; there is nothing to stop`, 'orchestration_failed');

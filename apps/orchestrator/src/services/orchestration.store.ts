@@ -85,6 +85,19 @@ export class OrchestrationStore {
     return texts.filter((text): text is string => Boolean(text)).map((text) => JSON.parse(text) as Orchestration);
   }
 
+  /**
+   * Records a stop requested while the start flow runs. It lives beside the record because only
+   * the flow worker saves the record.
+   */
+  async requestStop(id: string): Promise<void> {
+    await this.redis.set(`${this.recordKey(id)}:stop`, '1');
+  }
+
+  /** Removes a requested stop and returns whether there was one, so only one caller acts on it. */
+  async takeStopRequest(id: string): Promise<boolean> {
+    return (await this.redis.del(`${this.recordKey(id)}:stop`)) === 1;
+  }
+
   async idForStream(app: string, name: string): Promise<string | null> {
     return this.redis.get(`${this.base}:by-stream:${app}/${name}`);
   }
