@@ -15,7 +15,8 @@ output="${1:-.data/compose.env}"
 SECRET_NAMES="AUTH_JWT_SECRET
 SRS_CALLBACK_SECRET
 LIVEKIT_API_KEY
-LIVEKIT_API_SECRET"
+LIVEKIT_API_SECRET
+SDK_SETTINGS_ENCRYPTION_KEY"
 
 random_hex() {
   od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'
@@ -27,6 +28,7 @@ generate() {
     SRS_CALLBACK_SECRET) random_hex 16 ;;
     LIVEKIT_API_KEY) printf 'API%s' "$(random_hex 6)" ;;
     LIVEKIT_API_SECRET) random_hex 24 ;;
+    SDK_SETTINGS_ENCRYPTION_KEY) random_hex 32 ;;
     *)
       echo "compose-secrets: no generator for $1" >&2
       exit 1

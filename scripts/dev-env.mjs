@@ -16,6 +16,7 @@ const GENERATORS = {
   LIVEKIT_API_KEY: () => `APIdev${hex(6)}`,
   LIVEKIT_API_SECRET: () => hex(24),
   SDK_DEV_CLIENT_SECRET: () => hex(24),
+  SDK_SETTINGS_ENCRYPTION_KEY: () => hex(32),
 };
 
 export function readEnvFile(file) {

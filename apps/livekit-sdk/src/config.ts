@@ -22,10 +22,12 @@ export const configSchema = baseEnvSchema.keys({
   SDK_LOGIN_WINDOW_SECONDS: Joi.number().integer().min(1).max(86400).default(300),
   SDK_DEFAULT_TOKEN_TTL_SECONDS: Joi.number().integer().min(10).max(86400).default(3600),
   SDK_WEBHOOK_CLOCK_TOLERANCE_SECONDS: Joi.number().integer().min(0).max(600).default(60),
+  /** Passphrase that encrypts the LiveKit API secret stored by `PUT /config`. Without it that secret cannot be stored. */
+  SDK_SETTINGS_ENCRYPTION_KEY: Joi.string().min(32),
   SDK_ANALYTICS_RETENTION_DAYS: Joi.number().integer().min(1).max(365).default(30),
 });
 
-export const SECRETS = [...BASE_SECRETS, 'LIVEKIT_API_SECRET', 'SDK_CLIENTS', 'SDK_DEV_CLIENT_SECRET'] as const;
+export const SECRETS = [...BASE_SECRETS, 'LIVEKIT_API_SECRET', 'SDK_CLIENTS', 'SDK_DEV_CLIENT_SECRET', 'SDK_SETTINGS_ENCRYPTION_KEY'] as const;
 
 export interface LivekitSdkConfig extends BaseConfig {
   LIVEKIT_SDK_API_PORT: number;
@@ -40,6 +42,7 @@ export interface LivekitSdkConfig extends BaseConfig {
   SDK_CLIENTS: string;
   SDK_CLIENTS_FILE?: string;
   SDK_DEV_CLIENT_SECRET?: string;
+  SDK_SETTINGS_ENCRYPTION_KEY?: string;
   SDK_ACCESS_TOKEN_TTL_SECONDS: number;
   SDK_REFRESH_TOKEN_TTL_SECONDS: number;
   SDK_LOGIN_MAX_FAILURES: number;

@@ -15,6 +15,7 @@ import { AuthService } from './services/auth.service';
 import { ClientRegistry } from './services/client-registry';
 import { RegionService, parseRegions } from './services/region.service';
 import { RoomService } from './services/room.service';
+import { SecretBox } from './services/secret-box';
 import { SettingsService } from './services/settings.service';
 import { StreamService } from './services/stream.service';
 import { TokenService } from './services/token.service';
@@ -95,7 +96,8 @@ export async function startLivekitSdk(
   const runtime = new Runtime({ service: 'livekit-sdk', config, secrets: SECRETS, logStream });
   const { redis, logger } = runtime;
   const keyPrefix = config.REDIS_KEY_PREFIX;
-  const settings = new SettingsService({ redis, keyPrefix, defaults: defaultSettings(config), logger });
+  const secretBox = config.SDK_SETTINGS_ENCRYPTION_KEY ? new SecretBox(config.SDK_SETTINGS_ENCRYPTION_KEY) : undefined;
+  const settings = new SettingsService({ redis, keyPrefix, defaults: defaultSettings(config), logger, secretBox });
   await settings.start();
 
   const built = buildServices(runtime, config, settings, loaded);

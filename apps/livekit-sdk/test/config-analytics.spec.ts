@@ -2,8 +2,12 @@ import { SignJWT } from 'jose';
 import { TokenVerifier } from 'livekit-server-sdk';
 import request from 'supertest';
 
-import { CommandClient } from '@castplane/redis';
+import { CommandClient, createRedis } from '@castplane/redis';
+import type { Redis } from '@castplane/redis';
 import { freePort, testToken } from '@castplane/testing';
+
+import { SecretBox } from '../src/services/secret-box';
+import { SettingsService } from '../src/services/settings.service';
 
 import { LIVEKIT_KEY, LIVEKIT_SECRET, startSdk } from './helpers';
 import type { StartedSdk } from './helpers';
@@ -13,6 +17,7 @@ describe('configuration, regions, tokens and client stats', () => {
   let token: string;
   let closedPort: number;
   let commands: CommandClient;
+  let redis: Redis;
 
   beforeAll(async () => {
     const apiPort = await freePort();
@@ -24,9 +29,11 @@ describe('configuration, regions, tokens and client stats', () => {
     });
     token = await testToken(['admin']);
     commands = new CommandClient({ redisUrl: sdk.env.REDIS_URL!, prefix: sdk.env.REDIS_KEY_PREFIX!, logger: sdk.running.logger });
+    redis = createRedis(sdk.env.REDIS_URL!, { name: 'settings-test' });
   });
 
   afterAll(async () => {
+    redis.disconnect();
     await commands.close();
     await sdk.stop();
   });
@@ -69,6 +76,57 @@ describe('configuration, regions, tokens and client stats', () => {
       expect(JSON.stringify(response.body)).not.toContain(secret);
       expect(restore.body.changed).toContain('apiSecret');
       expect(sdk.logs.output).not.toContain(secret);
+    });
+
+    it('stores the API secret only encrypted', async () => {
+      const secret = 'a-stored-secret-value-for-testing-0002';
+      await api().put('/api/livekit/config').send({ apiKey: LIVEKIT_KEY, apiSecret: secret }).expect(200);
+      const raw = (await redis.get(`${sdk.env.REDIS_KEY_PREFIX}:lksdk:settings`)) ?? '';
+      await api().put('/api/livekit/config').send({ apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET }).expect(200);
+
+      expect(raw).not.toContain(secret);
+      expect(JSON.parse(raw).settings.apiSecretSealed).toMatch(/^v1:/);
+    });
+  });
+
+  describe('SettingsService', () => {
+    const defaults = {
+      livekitUrl: 'http://127.0.0.1:7880',
+      apiKey: 'APIdefault',
+      apiSecret: 'secret-from-the-environment',
+      defaultTokenTtlSeconds: 3600,
+      defaultRoom: { emptyTimeout: 300, departureTimeout: 20, maxParticipants: 0 },
+      webhook: { clockToleranceSeconds: 60, acceptedEvents: [] },
+    };
+    const settingsFor = (keyPrefix: string, secretBox?: SecretBox) =>
+      new SettingsService({ redis, keyPrefix, defaults, logger: sdk.running.logger, secretBox });
+
+    it('reads a stored secret back on another replica', async () => {
+      const keyPrefix = `${sdk.env.REDIS_KEY_PREFIX}:replicas`;
+      await settingsFor(keyPrefix, new SecretBox('k'.repeat(40))).update({ apiSecret: 'the-rotated-secret' });
+      const replica = settingsFor(keyPrefix, new SecretBox('k'.repeat(40)));
+      await replica.reload();
+
+      expect(replica.target().apiSecret).toBe('the-rotated-secret');
+    });
+
+    it('falls back to the environment secret under another key', async () => {
+      const keyPrefix = `${sdk.env.REDIS_KEY_PREFIX}:otherkey`;
+      await settingsFor(keyPrefix, new SecretBox('k'.repeat(40))).update({ apiSecret: 'the-rotated-secret' });
+      const replica = settingsFor(keyPrefix, new SecretBox('j'.repeat(40)));
+      await replica.reload();
+
+      expect(replica.target().apiSecret).toBe('secret-from-the-environment');
+      expect(sdk.logs.output).toContain('stored LiveKit API secret cannot be decrypted');
+    });
+
+    it('rejects storing a secret without an encryption key', async () => {
+      const keyPrefix = `${sdk.env.REDIS_KEY_PREFIX}:nokey`;
+      const settings = settingsFor(keyPrefix);
+      const updating = settings.update({ apiSecret: 'the-rotated-secret', defaultTokenTtlSeconds: 60 });
+
+      await expect(updating).rejects.toMatchObject({ code: 'failed_precondition', details: [{ field: 'body.apiSecret' }] });
+      expect(await redis.exists(`${keyPrefix}:lksdk:settings`)).toBe(0);
     });
   });
 

@@ -40,6 +40,7 @@ export async function startSdk(label: string, extra: Record<string, string> = {}
     LIVEKIT_API_SECRET: LIVEKIT_SECRET,
     LIVEKIT_REQUEST_TIMEOUT_SECONDS: '5',
     SDK_CLIENTS: clientEntries(hashClientSecret(READER_SECRET)),
+    SDK_SETTINGS_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
     LOG_LEVEL: 'info',
     ...extra,
   });

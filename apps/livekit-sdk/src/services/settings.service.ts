@@ -1,8 +1,9 @@
-import { invalidArgument } from '@castplane/errors';
+import { AppError, invalidArgument } from '@castplane/errors';
 import type { Logger } from '@castplane/logging';
 import type { Redis } from '@castplane/redis';
 
 import type { LivekitTarget } from '../clients/livekit.client';
+import type { SecretBox } from './secret-box';
 
 export interface RoomDefaults {
   emptyTimeout: number;
@@ -26,6 +27,9 @@ export type SettingsPatch = Partial<Omit<Settings, 'defaultRoom' | 'webhook'>> &
   webhook?: Partial<Settings['webhook']>;
 };
 
+/** The patch as stored in Redis, with the API secret only in sealed form. */
+type StoredPatch = Omit<SettingsPatch, 'apiSecret'> & { apiSecretSealed?: string; apiSecret?: string };
+
 const RELOAD_INTERVAL_MS = 5000;
 
 /**
@@ -39,7 +43,7 @@ export class SettingsService {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly deps: { redis: Redis; keyPrefix: string; defaults: Settings; logger: Logger },
+    private readonly deps: { redis: Redis; keyPrefix: string; defaults: Settings; logger: Logger; secretBox?: SecretBox },
   ) {}
 
   private get key(): string {
@@ -63,9 +67,33 @@ export class SettingsService {
 
   async reload(): Promise<void> {
     const raw = await this.deps.redis.get(this.key);
-    const parsed = raw ? (JSON.parse(raw) as { settings: SettingsPatch; updatedAt: string }) : undefined;
-    this.stored = parsed?.settings ?? {};
+    const parsed = raw ? (JSON.parse(raw) as { settings: StoredPatch; updatedAt: string }) : undefined;
+    this.stored = this.unseal(parsed?.settings ?? {});
     this.updatedAt = parsed?.updatedAt;
+  }
+
+  /**
+   * Decrypts the stored API secret. A secret that cannot be decrypted (no key, or another key)
+   * is dropped, so the secret from the environment applies.
+   */
+  private unseal(stored: StoredPatch): SettingsPatch {
+    const { apiSecretSealed, ...patch } = stored;
+    if (!apiSecretSealed) return patch;
+    try {
+      if (!this.deps.secretBox) throw new Error('SDK_SETTINGS_ENCRYPTION_KEY is not set');
+      return { ...patch, apiSecret: this.deps.secretBox.open(apiSecretSealed) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.deps.logger.warn('stored LiveKit API secret cannot be decrypted, using LIVEKIT_API_SECRET', { err: reason });
+      return patch;
+    }
+  }
+
+  private seal(patch: SettingsPatch): StoredPatch {
+    const { apiSecret, ...rest } = patch;
+    if (apiSecret === undefined) return rest;
+    if (!this.deps.secretBox) throw secretKeyMissing();
+    return { ...rest, apiSecretSealed: this.deps.secretBox.seal(apiSecret) };
   }
 
   current(): Settings {
@@ -91,6 +119,7 @@ export class SettingsService {
 
   /** Merges `patch` into the stored settings and returns each changed key with its old and new value. */
   async update(patch: SettingsPatch): Promise<Record<string, { from: unknown; to: unknown }>> {
+    if (patch.apiSecret !== undefined && !this.deps.secretBox) throw secretKeyMissing();
     const before = flatten(this.current());
     const merged: SettingsPatch = {
       ...this.stored,
@@ -99,7 +128,7 @@ export class SettingsService {
       webhook: { ...this.stored.webhook, ...patch.webhook },
     };
     const updatedAt = new Date().toISOString();
-    await this.deps.redis.set(this.key, JSON.stringify({ settings: merged, updatedAt }));
+    await this.deps.redis.set(this.key, JSON.stringify({ settings: this.seal(merged), updatedAt }));
     this.stored = merged;
     this.updatedAt = updatedAt;
     const after = flatten(this.current());
@@ -112,6 +141,12 @@ export class SettingsService {
     this.deps.logger.info('settings updated', { changed: Object.keys(changed) });
     return changed;
   }
+}
+
+function secretKeyMissing(): AppError {
+  return new AppError('failed_precondition', 'apiSecret cannot be stored: set SDK_SETTINGS_ENCRYPTION_KEY on livekit-sdk first', {
+    details: [{ field: 'body.apiSecret', message: 'cannot be stored without SDK_SETTINGS_ENCRYPTION_KEY' }],
+  });
 }
 
 function withoutNested(patch: SettingsPatch): Omit<SettingsPatch, 'defaultRoom' | 'webhook'> {
