@@ -105,7 +105,7 @@ describe('embedded ingest', () => {
     expect(events.map((event) => event.type)).toEqual(['stream.published', 'stream.ended']);
   });
 
-  it('publishes and plays a stream whose name and app hold dots', async () => {
+  it('publishes and plays dotted names', async () => {
     const stream = await createStream('cam.main', { app: 'studio.a', reconnectWindowSeconds: 0 });
     expect(stream.rtmpUrl).toContain('/studio.a/cam.main?');
     publish(stream.rtmpUrl);
@@ -175,7 +175,9 @@ describe('embedded ingest', () => {
     publish(stream.rtmpUrl);
     await waitForState(stream.streamId, 'live');
 
-    expect((await fetch(stream.flvUrl)).status).toBe(403);
+    const rejected = await fetch(stream.flvUrl);
+    expect(rejected.status).toBe(403);
+    expect(await rejected.json()).toMatchObject({ code: 'permission_denied', requestId: expect.any(String) });
     expect((await fetch(stream.hlsUrl)).status).toBe(403);
     expect((await fetch(`${stream.flvUrl}?token=1.${'a'.repeat(43)}`)).status).toBe(403);
     const issued = await call('POST', `/api/v1/streams/${stream.streamId}/playback-tokens`, {});
@@ -239,8 +241,12 @@ describe('embedded ingest', () => {
     expect(served.status).toBe(200);
     expect(await served.text()).toBe('#EXTM3U\n');
     expect((await fetch(`${t.media}/media/.live/live/hidden/hidden.m3u8`)).status).toBe(404);
-    expect((await fetch(`${t.media}/media/ladders/missing.m3u8`)).status).toBe(404);
-    expect((await fetch(`${t.media}/live/no-such-stream.flv`)).status).toBe(404);
+    const missingFile = await fetch(`${t.media}/media/ladders/missing.m3u8`);
+    expect(missingFile.status).toBe(404);
+    expect(await missingFile.json()).toMatchObject({ code: 'not_found', message: 'file not found' });
+    const missingStream = await fetch(`${t.media}/live/no-such-stream.flv`);
+    expect(missingStream.status).toBe(404);
+    expect(await missingStream.json()).toMatchObject({ code: 'not_found', message: 'stream not found' });
     expect((await fetch(`${t.media}/live/no-such-stream.m3u8`)).status).toBe(404);
   });
 

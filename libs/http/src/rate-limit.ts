@@ -157,7 +157,7 @@ export class RateLimiter {
           new AppError('resource_exhausted', `rate limit of ${max} requests per ${this.options.windowSeconds} s exceeded`, {
             status: 429,
             headers: { 'Retry-After': String(retryAfter) },
-            details: { limit: max, windowSeconds: this.options.windowSeconds, retryAfterSeconds: retryAfter },
+            details: [{ field: limitedBy(req), message: `more than ${max} requests in ${this.options.windowSeconds} s, retry in ${retryAfter} s` }],
           }),
         );
       }
@@ -183,4 +183,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`redis did not respond within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Names what the limit counted: the credential a principal sent, or the client IP. */
+function limitedBy(req: Request): string {
+  if (!req.principal) return 'ip';
+  return req.headers['x-api-key'] ? 'headers.x-api-key' : 'headers.authorization';
 }

@@ -59,6 +59,7 @@ describe('rate limiting', () => {
     const res = await request(second.url).get('/api/items').set('X-API-Key', 'read-only-key-0123456789');
     expect(res.status).toBe(429);
     expect(res.body.code).toBe('resource_exhausted');
+    expect(res.body.details).toEqual([{ field: 'headers.x-api-key', message: expect.stringMatching(/^more than 6 requests in \d+ s, retry in \d+ s$/) }]);
     const retryAfter = Number(res.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 
+import { AppError } from '@castplane/errors';
+import { sendError } from '@castplane/http';
 import type { Logger } from '@castplane/logging';
 
 import { NAME_PATTERN } from '../schemas/stream.schemas';
@@ -36,6 +38,14 @@ function queryString(req: Request): string {
   return index >= 0 ? req.originalUrl.slice(index) : '';
 }
 
+/** Sends the error envelope for a rejected media request, as the API listeners do. */
+function reject(req: Request, res: Response, status: 403 | 404, resource = 'stream'): void {
+  const error = status === 404
+    ? new AppError('not_found', `${resource} not found`)
+    : new AppError('permission_denied', 'playback is not allowed: a valid playback token is required');
+  sendError(error, req, res);
+}
+
 function validPath(app: string, name: string): boolean {
   return NAME_PATTERN.test(app) && NAME_PATTERN.test(name);
 }
@@ -56,10 +66,11 @@ export class MediaHttp {
 
   mount(app: Express): void {
     // Dot folders such as the live remux stay hidden; static errors keep their own status.
-    app.use('/media', express.static(this.deps.mediaRoot, { dotfiles: 'ignore', index: false }), (_req: Request, res: Response) => {
-      res.status(404).end();
+    app.use('/media', express.static(this.deps.mediaRoot, { dotfiles: 'ignore', index: false }), (req: Request, res: Response) => {
+      reject(req, res, 404, 'file');
     });
-    app.use('/media', (error: { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    app.use('/media', (error: { status?: number }, req: Request, res: Response, _next: NextFunction) => {
+      if (error.status === 404) return reject(req, res, 404, 'file');
       res.status(error.status && error.status < 500 ? error.status : 500).end();
     });
     app.get('/:app/:name.flv', (req, res) => void this.flv(req, res).catch((error: Error) => this.fail(res, error)));
@@ -78,10 +89,10 @@ export class MediaHttp {
 
   private async flv(req: Request, res: Response): Promise<void> {
     const { app, name } = req.params as Record<string, string>;
-    if (!validPath(app, name)) return void res.status(404).end();
+    if (!validPath(app, name)) return reject(req, res, 404);
     const body = this.body(req, 'on_play', 'flv', randomBytes(6).toString('hex'));
     const decision = await this.deps.hooks.onPlay(body);
-    if (!decision.allow) return void res.status(decision.reason === 'unknown_stream' ? 404 : 403).end();
+    if (!decision.allow) return reject(req, res, decision.reason === 'unknown_stream' ? 404 : 403);
     res.on('close', () => void this.deps.hooks.onStop({ ...body, action: 'on_stop' }).catch(() => undefined));
     res.setHeader('Content-Type', 'video/x-flv');
     res.setHeader('Cache-Control', 'no-cache');
@@ -90,7 +101,7 @@ export class MediaHttp {
 
   private async playlist(req: Request, res: Response): Promise<void> {
     const { app, name } = req.params as Record<string, string>;
-    if (!validPath(app, name)) return void res.status(404).end();
+    if (!validPath(app, name)) return reject(req, res, 404);
     const token = parseParam(queryString(req)).get('token') ?? '';
     const viewerKey = `${req.ip}|${app}/${name}|${token}`;
     const known = this.hlsViewers.get(viewerKey);
@@ -98,11 +109,11 @@ export class MediaHttp {
     else {
       const body = this.body(req, 'on_play', 'hls', randomBytes(6).toString('hex'));
       const decision = await this.deps.hooks.onPlay(body);
-      if (!decision.allow) return void res.status(decision.reason === 'unknown_stream' ? 404 : 403).end();
+      if (!decision.allow) return reject(req, res, decision.reason === 'unknown_stream' ? 404 : 403);
       this.hlsViewers.set(viewerKey, { clientId: body.client_id, lastSeen: Date.now(), body });
     }
     const text = await readFile(join(liveHlsDir(this.deps.mediaRoot, app, name), `${name}.m3u8`), 'utf8').catch(() => undefined);
-    if (text === undefined) return void res.status(404).end();
+    if (text === undefined) return reject(req, res, 404, 'playlist');
     const suffix = token ? `?token=${encodeURIComponent(token)}` : '';
     res.setHeader('Content-Type', 'application/vnd.apple.mpegurl');
     res.setHeader('Cache-Control', 'no-cache');
@@ -112,15 +123,15 @@ export class MediaHttp {
   private async segment(req: Request, res: Response): Promise<void> {
     const { app, segment } = req.params as Record<string, string>;
     const match = /^(.+)-(\d+)$/.exec(segment);
-    if (!match || !validPath(app, match[1])) return void res.status(404).end();
+    if (!match || !validPath(app, match[1])) return reject(req, res, 404, 'segment');
     const stream = await this.deps.store.findByName(app, match[1]);
-    if (!stream) return void res.status(404).end();
+    if (!stream) return reject(req, res, 404);
     const token = parseParam(queryString(req)).get('token') ?? undefined;
     if (stream.playback === 'signed' && !verifyPlaybackToken(stream.id, stream.playbackSecret, token, Math.floor(Date.now() / 1000))) {
-      return void res.status(403).end();
+      return reject(req, res, 403);
     }
     res.sendFile(`${segment}.ts`, { root: liveHlsDir(this.deps.mediaRoot, app, match[1]), headers: { 'Content-Type': 'video/MP2T' } }, (error) => {
-      if (error && !res.headersSent) res.status(404).end();
+      if (error && !res.headersSent) reject(req, res, 404, 'segment');
     });
   }
 
