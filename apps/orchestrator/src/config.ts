@@ -23,6 +23,8 @@ export const configSchema = baseEnvSchema.keys({
     .pattern(/^[a-z0-9_-]+(,[a-z0-9_-]+)*$/i)
     .default('720p,480p,360p'),
   ORCHESTRATOR_STOP_TRANSCODE_ON_END: Joi.boolean().default(false),
+  /** Days a stopped or failed orchestration is kept before it expires. */
+  ORCHESTRATOR_RETENTION_DAYS: Joi.number().integer().min(1).max(3650).default(30),
   CONFIG_SYNC_FILE: Joi.string(),
   CONFIG_SYNC_SRS: Joi.string(),
   CONFIG_SYNC_LIVEKIT: Joi.string(),
@@ -50,6 +52,7 @@ export interface OrchestratorConfig extends BaseConfig {
   ORCHESTRATOR_DEFAULT_PROFILES: string;
   /** Sends the encoder an idempotent `transcode.stop` when a stream ends for good; off by default because the encoder stops it on `stream.ended` itself. */
   ORCHESTRATOR_STOP_TRANSCODE_ON_END: boolean;
+  ORCHESTRATOR_RETENTION_DAYS: number;
   /** JSON or YAML file with `srs`, `livekit` and `encoder` settings objects for config sync. */
   CONFIG_SYNC_FILE?: string;
   /** JSON objects seeding the central settings when no file is given. */

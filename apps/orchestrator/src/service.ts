@@ -25,7 +25,7 @@ export async function startOrchestrator(config: Readonly<OrchestratorConfig>, op
   const timeoutMs = config.ORCHESTRATOR_STEP_TIMEOUT_MS;
   const defaultProfiles = config.ORCHESTRATOR_DEFAULT_PROFILES.split(',');
 
-  const store = new OrchestrationStore(runtime.redis, prefix);
+  const store = new OrchestrationStore(runtime.redis, prefix, config.ORCHESTRATOR_RETENTION_DAYS * 86400);
   const gateway = new CommandGateway(runtime.queues);
   const flow = new FlowRunner({
     store,

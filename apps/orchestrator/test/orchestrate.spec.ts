@@ -3,7 +3,8 @@ import type { Server, Socket } from 'node:net';
 
 import request from 'supertest';
 
-import { EventPublisher } from '@castplane/redis';
+import { EventPublisher, createRedis } from '@castplane/redis';
+import type { Redis } from '@castplane/redis';
 import { createLogger } from '@castplane/logging';
 import type { RunningService } from '@castplane/http';
 import { LogCapture, baseTestEnv, freePort, testToken, waitFor } from '@castplane/testing';
@@ -19,6 +20,7 @@ describe('orchestration API', () => {
   let writeToken: string;
   let readToken: string;
   let env: NodeJS.ProcessEnv;
+  let redis: Redis;
   const logs = new LogCapture();
   let counter = 0;
   // Accepts connections and never responds, like a hung service.
@@ -41,6 +43,7 @@ describe('orchestration API', () => {
       ORCHESTRATOR_STOP_TRANSCODE_ON_END: 'true',
       CONFIG_SYNC_SRS: JSON.stringify({ hlsFragmentSeconds: 2 }),
     });
+    redis = createRedis(env.REDIS_URL!, { name: 'orchestrator-test' });
     fixtures = new CommandFixtures({ redisUrl: env.REDIS_URL!, prefix: env.REDIS_KEY_PREFIX! });
     fixtures.start();
     service = await startOrchestrator(loadConfigFromEnv(env), { logStream: logs.stream });
@@ -52,6 +55,7 @@ describe('orchestration API', () => {
   afterAll(async () => {
     await service.shutdown.run('test');
     await fixtures.close();
+    redis.disconnect();
     for (const socket of silentSockets) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
   });
@@ -240,6 +244,45 @@ describe('orchestration API', () => {
 
       expect(res.status).toBe(409);
       expect(res.body.code).toBe('failed_precondition');
+    });
+  });
+
+  describe('GET /api/stream/orchestrate/status', () => {
+    const list = async (query: string) =>
+      (await request(api).get(`/api/stream/orchestrate/status?${query}`).set('authorization', `Bearer ${readToken}`)).body;
+
+    it('pages the list newest first', async () => {
+      const started = [];
+      for (let i = 0; i < 3; i += 1) started.push((await start({ name: uniqueName() })).body.id as string);
+      const first = await list('limit=2');
+      const second = await list('limit=2&offset=2');
+
+      expect(first.orchestrations.map((entry: { id: string }) => entry.id)).toEqual([started[2], started[1]]);
+      expect(second.orchestrations[0].id).toBe(started[0]);
+      expect(first.total).toBe(second.total);
+      expect(first.total).toBeGreaterThanOrEqual(3);
+    });
+
+    it('sets the retention on a stopped orchestration only', async () => {
+      const stopped = await start({ name: uniqueName() });
+      const running = await start({ name: uniqueName() });
+      await request(api).post('/api/stream/orchestrate/stop?wait=true').set('authorization', `Bearer ${writeToken}`).send({ id: stopped.body.id });
+      const key = (id: string) => `${env.REDIS_KEY_PREFIX}:orchestrator:orch:${id}`;
+
+      expect(await redis.ttl(key(stopped.body.id))).toBeGreaterThan(29 * 86400);
+      expect(await redis.ttl(`${key(stopped.body.id)}:history`)).toBeGreaterThan(29 * 86400);
+      expect(await redis.ttl(key(running.body.id))).toBe(-1);
+    });
+
+    it('drops expired orchestrations from the list', async () => {
+      const expired = await start({ name: uniqueName() });
+      const before = await list('limit=5');
+      await redis.del(`${env.REDIS_KEY_PREFIX}:orchestrator:orch:${expired.body.id}`);
+      const after = await list('limit=5');
+
+      expect(before.orchestrations[0].id).toBe(expired.body.id);
+      expect(after.orchestrations.map((entry: { id: string }) => entry.id)).not.toContain(expired.body.id);
+      expect(after.total).toBe(before.total - 1);
     });
   });
 

@@ -65,7 +65,7 @@ export function orchestrateHandlers({ orchestrations, waitTimeoutMs }: Orchestra
     },
 
     async status(req: Request, res: Response): Promise<void> {
-      const { id, limit } = req.valid.query;
+      const { id, limit, offset } = req.valid.query;
       if (id) {
         // The RTMP URL carries the stream key and the host token can publish: only callers who
         // may change the orchestration (write scope) see them.
@@ -73,7 +73,7 @@ export function orchestrateHandlers({ orchestrations, waitTimeoutMs }: Orchestra
         res.json(await orchestrations.view(await orchestrations.require(id), withSecrets));
         return;
       }
-      res.json({ orchestrations: await orchestrations.list(limit) });
+      res.json(await orchestrations.list(limit, offset));
     },
 
     async token(req: Request, res: Response): Promise<void> {

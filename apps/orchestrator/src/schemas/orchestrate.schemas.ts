@@ -36,6 +36,7 @@ export const idBodySchema = Joi.object({ id: orchestrationId.required() });
 export const statusQuerySchema = Joi.object({
   id: orchestrationId,
   limit: Joi.number().integer().min(1).max(500).default(50),
+  offset: Joi.number().integer().min(0).max(1_000_000).default(0),
 });
 
 export const tokenBodySchema = Joi.object({

@@ -154,9 +154,9 @@ export class OrchestrationService {
     };
   }
 
-  async list(limit: number) {
-    const records = await this.deps.store.list(limit);
-    return records.map((record) => this.summary(record));
+  async list(limit: number, offset: number) {
+    const { records, total } = await this.deps.store.list(limit, offset);
+    return { orchestrations: records.map((record) => this.summary(record)), total, offset, limit };
   }
 
   /** Issues another token for the orchestration's room (for viewers or extra hosts). */

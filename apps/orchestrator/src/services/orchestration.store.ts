@@ -20,6 +20,18 @@ redis.call('SET', KEYS[5], ARGV[3])
 return false
 `;
 
+// Saves a finished orchestration with a TTL on the record, its history and media state, and on
+// the stream and room lookups that still point to it. Events for it stop being recorded then.
+const FINISH_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[4])
+for i = 5, 6 do
+  if redis.call('GET', KEYS[i]) == ARGV[3] then redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+end
+`;
+
 export interface CreateResult {
   created: boolean;
   id: string;
@@ -34,6 +46,8 @@ export class OrchestrationStore {
   constructor(
     private readonly redis: Redis,
     keyPrefix: string,
+    /** How long a stopped or failed orchestration is kept, with its history and media state. */
+    private readonly retentionSeconds = 30 * 86400,
     private readonly idempotencyTtlSeconds = 24 * 3600,
   ) {
     this.base = `${keyPrefix}:orchestrator`;
@@ -74,15 +88,38 @@ export class OrchestrationStore {
   /** Saves the record. Only the flow worker that owns the lock on the orchestration's job calls this. */
   async save(record: Orchestration): Promise<void> {
     record.updatedAt = new Date().toISOString();
-    await this.redis.set(this.recordKey(record.id), JSON.stringify(record));
+    const key = this.recordKey(record.id);
+    if (record.status !== 'stopped' && record.status !== 'failed') {
+      await this.redis.set(key, JSON.stringify(record));
+      return;
+    }
+    await this.redis.eval(
+      FINISH_SCRIPT,
+      6,
+      key,
+      `${key}:history`,
+      `${key}:media`,
+      `${key}:stop`,
+      `${this.base}:by-stream:${record.request.app}/${record.request.name}`,
+      `${this.base}:by-room:${record.request.room.name}`,
+      JSON.stringify(record),
+      String(this.retentionSeconds),
+      record.id,
+    );
   }
 
-  /** Returns the newest orchestrations first, at most `limit`. */
-  async list(limit: number): Promise<Orchestration[]> {
-    const ids = await this.redis.zrevrange(`${this.base}:index`, 0, limit - 1);
-    if (ids.length === 0) return [];
-    const texts = await this.redis.mget(ids.map((id) => this.recordKey(id)));
-    return texts.filter((text): text is string => Boolean(text)).map((text) => JSON.parse(text) as Orchestration);
+  /**
+   * Returns one page of orchestrations, newest first, and the total. Index entries whose record
+   * has expired are removed on the way.
+   */
+  async list(limit: number, offset = 0): Promise<{ records: Orchestration[]; total: number }> {
+    const index = `${this.base}:index`;
+    const ids = await this.redis.zrevrange(index, offset, offset + limit - 1);
+    const texts = ids.length > 0 ? await this.redis.mget(ids.map((id) => this.recordKey(id))) : [];
+    const expired = ids.filter((_id, position) => !texts[position]);
+    if (expired.length > 0) await this.redis.zrem(index, ...expired);
+    const records = texts.filter((text): text is string => Boolean(text)).map((text) => JSON.parse(text) as Orchestration);
+    return { records, total: await this.redis.zcard(index) };
   }
 
   /**
