@@ -6,6 +6,7 @@ import { CommandClient, createRedis } from '@castplane/redis';
 import type { Redis } from '@castplane/redis';
 import { freePort, testToken } from '@castplane/testing';
 
+import { AnalyticsStore } from '../src/services/analytics.store';
 import { SecretBox } from '../src/services/secret-box';
 import { SettingsService } from '../src/services/settings.service';
 
@@ -86,6 +87,27 @@ describe('configuration, regions, tokens and client stats', () => {
 
       expect(raw).not.toContain(secret);
       expect(JSON.parse(raw).settings.apiSecretSealed).toMatch(/^v1:/);
+    });
+  });
+
+  describe('AnalyticsStore', () => {
+    it('trims rooms finished before the retention', async () => {
+      const keyPrefix = `${sdk.env.REDIS_KEY_PREFIX}:trim`;
+      const day = 86400 * 1000;
+      const now = Date.now();
+      const room = (roomSid: string, type: 'room_started' | 'room_finished', at: number) => ({ type, at, roomName: roomSid, roomSid });
+      const writer = new AnalyticsStore({ redis, keyPrefix, retentionDays: 30 });
+      await writer.apply(room('RM_old', 'room_started', now - 40 * day));
+      await writer.apply(room('RM_old', 'room_finished', now - 39 * day));
+      await writer.apply(room('RM_open', 'room_started', now - 40 * day));
+      await writer.apply(room('RM_recent', 'room_started', now - 2 * day));
+      await writer.apply(room('RM_recent', 'room_finished', now - day));
+      // A new store has not trimmed yet, so its first write trims.
+      await new AnalyticsStore({ redis, keyPrefix, retentionDays: 30 }).apply(room('RM_new', 'room_started', now));
+      const sids = (await writer.rooms(now - 60 * day, now, 50)).map((session) => session.sid).sort();
+
+      expect(sids).toEqual(['RM_new', 'RM_open', 'RM_recent']);
+      expect(await redis.exists(`${keyPrefix}:lksdk:analytics:room:RM_old`)).toBe(0);
     });
   });
 

@@ -75,6 +75,8 @@ return 1`;
 
 const GONE_TTL_SECONDS = 24 * 3600;
 const TRIM_INTERVAL_MS = 10_000;
+/** Maximum number of room sessions one trim removes, so a large backlog is cleared over several writes. */
+const TRIM_BATCH = 500;
 
 /** Redis storage for room sessions, participant activity and client stats. */
 export class AnalyticsStore {
@@ -192,5 +194,26 @@ export class AnalyticsStore {
       .zremrangebyscore(this.key('participants'), '-inf', cutoff)
       .zremrangebyscore(this.key('stats'), '-inf', cutoff)
       .exec();
+    await this.trimRooms(cutoff);
+  }
+
+  /**
+   * Removes room sessions that finished before `cutoff`, up to {@link TRIM_BATCH} per call. A room
+   * that never reported `room_finished` is kept, since it may still be live.
+   */
+  private async trimRooms(cutoff: number): Promise<void> {
+    const sids = await this.deps.redis.zrangebyscore(this.key('rooms'), '-inf', cutoff, 'LIMIT', 0, TRIM_BATCH);
+    if (sids.length === 0) return;
+    const pipeline = this.deps.redis.pipeline();
+    for (const sid of sids) pipeline.hget(this.key('room', sid), 'finishedAt');
+    const replies = (await pipeline.exec()) ?? [];
+    const finished = sids.filter((_sid, index) => {
+      const finishedAt = replies[index]?.[1] as string | null | undefined;
+      return finishedAt !== null && finishedAt !== undefined && Number(finishedAt) < cutoff;
+    });
+    if (finished.length === 0) return;
+    const multi = this.deps.redis.multi().zrem(this.key('rooms'), ...finished);
+    for (const sid of finished) multi.del(this.key('room', sid), this.key('present', sid));
+    await multi.exec();
   }
 }
