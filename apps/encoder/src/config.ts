@@ -1,5 +1,6 @@
 import { BASE_SECRETS, Joi, baseEnvSchema, loadConfig } from '@castplane/config';
 import type { BaseConfig } from '@castplane/config';
+import { parseHostList } from '@castplane/http';
 
 export const configSchema = baseEnvSchema.keys({
   ENCODER_API_PORT: Joi.number().port().default(9001),
@@ -34,6 +35,15 @@ export const configSchema = baseEnvSchema.keys({
   ENCODER_LOG_BUFFER_LINES: Joi.number().integer().min(10).max(100000).default(2000),
   /** Time allowed to ffprobe a source before the job fails. */
   ENCODER_PROBE_TIMEOUT_MS: Joi.number().integer().min(1000).max(120000).default(15000),
+  /**
+   * Hosts, IP addresses and CIDR ranges that config sources and RTMP pushes may reach,
+   * comma-separated, or `*`. When empty, only loopback, link-local, cloud metadata, unspecified,
+   * multicast and broadcast addresses are rejected. The host of MEDIA_RTMP_URL is always allowed.
+   */
+  ENCODER_ALLOWED_HOSTS: Joi.string()
+    .allow('')
+    .default('')
+    .custom((value: string) => (parseHostList(value), value)),
 });
 
 export const SECRETS = [...BASE_SECRETS] as const;
@@ -56,6 +66,7 @@ export interface EncoderConfig extends BaseConfig {
   ENCODER_MAX_UPLOAD_BYTES: number;
   ENCODER_LOG_BUFFER_LINES: number;
   ENCODER_PROBE_TIMEOUT_MS: number;
+  ENCODER_ALLOWED_HOSTS: string;
 }
 
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Readonly<EncoderConfig> {

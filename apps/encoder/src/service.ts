@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { Runtime } from '@castplane/http';
+import { Runtime, parseHostList } from '@castplane/http';
 import type { RunningService } from '@castplane/http';
 import { EventPublisher, createQueue, serveCommands, subscribeEvents } from '@castplane/redis';
 
@@ -48,7 +48,12 @@ export async function startEncoder(config: Readonly<EncoderConfig>, options: Sta
   const settings = new SettingsService(runtime.redis, keys);
   const profiles = new ProfileService(runtime.redis, keys, () => jobs.profilesInUse());
   settings.attachProfiles(profiles);
-  const configs = new StreamConfigService(runtime.redis, keys, profiles, settings, mediaRoot);
+  const outbound = {
+    allowList: parseHostList(config.ENCODER_ALLOWED_HOSTS),
+    alwaysAllowed: parseHostList(new URL(config.MEDIA_RTMP_URL).hostname),
+    setting: 'ENCODER_ALLOWED_HOSTS',
+  };
+  const configs = new StreamConfigService(runtime.redis, keys, profiles, settings, mediaRoot, outbound);
   const transcodes = new TranscodeService(runtime.redis, keys, configs, jobs, runtime.logger, config.MEDIA_RTMP_URL);
   const streamEvents = new StreamEventsService(runtime.redis, config.REDIS_KEY_PREFIX, keys, configs, transcodes, runtime.logger);
   const uploads = new UploadService(

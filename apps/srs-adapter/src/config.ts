@@ -1,5 +1,6 @@
 import { BASE_SECRETS, Joi, baseEnvSchema, loadConfig } from '@castplane/config';
 import type { BaseConfig } from '@castplane/config';
+import { parseHostList } from '@castplane/http';
 
 export type TakeoverPolicy = 'reject' | 'kick';
 
@@ -23,6 +24,15 @@ export const configSchema = baseEnvSchema.keys({
   HLS_LIST_SIZE: Joi.number().integer().min(3).max(60).default(6),
   PLAYBACK_TOKEN_TTL_SECONDS: Joi.number().integer().min(10).max(7 * 86400).default(3600),
   FFMPEG_PATH: Joi.string().default('ffmpeg'),
+  /**
+   * Hosts, IP addresses and CIDR ranges that source ingests may pull from, comma-separated, or `*`.
+   * When empty, only loopback, link-local, cloud metadata, unspecified, multicast and broadcast
+   * addresses are rejected.
+   */
+  INGEST_ALLOWED_HOSTS: Joi.string()
+    .allow('')
+    .default('')
+    .custom((value: string) => (parseHostList(value), value)),
 });
 
 export const SECRETS = [...BASE_SECRETS, 'SRS_CALLBACK_SECRET'] as const;
@@ -46,6 +56,7 @@ export interface SrsAdapterConfig extends BaseConfig {
   HLS_LIST_SIZE: number;
   PLAYBACK_TOKEN_TTL_SECONDS: number;
   FFMPEG_PATH: string;
+  INGEST_ALLOWED_HOSTS: string;
 }
 
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv): Readonly<SrsAdapterConfig> {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 
-import { Runtime, listen, boundPort } from '@castplane/http';
+import { Runtime, listen, boundPort, parseHostList } from '@castplane/http';
 import type { RunningService } from '@castplane/http';
 import { EventPublisher, serveCommands } from '@castplane/redis';
 
@@ -64,7 +64,8 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
   const streams = new StreamService({
     store, hooks, events, media: getMedia, logger, defaults, urls, playbackTokenTtlSeconds: config.PLAYBACK_TOKEN_TTL_SECONDS,
   });
-  const ingest = new SourceIngest({ ffmpeg: config.FFMPEG_PATH, mediaRoot: config.MEDIA_ROOT, rtmpBase: () => urls().rtmpBase, logger });
+  const outbound = { allowList: parseHostList(config.INGEST_ALLOWED_HOSTS), setting: 'INGEST_ALLOWED_HOSTS' };
+  const ingest = new SourceIngest({ ffmpeg: config.FFMPEG_PATH, mediaRoot: config.MEDIA_ROOT, rtmpBase: () => urls().rtmpBase, logger, outbound });
   const dvr = new DvrService({ store, streams, dvrRoot: config.DVR_ROOT, logger });
   streams.deps.removeRecordings = (streamId) => dvr.remove(streamId);
   const server = new ServerService({ store, media: getMedia, ports: () => ({ ...runtime.ports }) });

@@ -6,6 +6,7 @@ export { errorHandler, notFoundHandler, sendError, toAppError } from './errors';
 export type { ErrorEnvelope, ErrorFormatter } from './errors';
 export { Metrics } from './metrics';
 export { buildOpenApi, joiToSchema } from './openapi';
+export { checkOutboundUrl, parseHostList, type CheckOutboundOptions, type HostList, type LookupFunction, type OutboundPolicy, type ResolvedAddress } from './outbound';
 export { RateLimiter } from './rate-limit';
 export type { RateLimitOptions } from './rate-limit';
 export { REQUEST_ID_PATTERN, requestContext, routeLabel } from './request-context';

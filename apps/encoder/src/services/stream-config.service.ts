@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type Redis from 'ioredis';
 
 import { AppError } from '@castplane/errors';
+import { checkOutboundUrl } from '@castplane/http';
+import type { OutboundPolicy } from '@castplane/http';
 
 import type { Profile } from '../schemas/profile.schema';
 import type { StreamConfig } from '../schemas/stream-config.schema';
@@ -58,6 +60,7 @@ export class StreamConfigService {
     private readonly profiles: ProfileService,
     private readonly settings: SettingsService,
     private readonly mediaRoot: string,
+    private readonly outbound: OutboundPolicy,
   ) {}
 
   async create(input: ConfigInput): Promise<StreamConfig> {
@@ -104,6 +107,7 @@ export class StreamConfigService {
     const ladder = await this.profiles.resolve(input.profiles);
     checkConsistency(input, ladder);
     this.checkSource(input.source);
+    await this.checkOutbound(input);
     const keyId = keyIdOf(input.streamKey);
     const existing = await this.findByKeyId(keyId);
     const now = new Date().toISOString();
@@ -132,6 +136,17 @@ export class StreamConfigService {
       throw new AppError('invalid_argument', 'a file source must be inside the media root', {
         details: [{ field: 'body.source', message: 'must be a file URL inside the media root' }],
       });
+    }
+  }
+
+  // NOTE: ffmpeg resolves each host again when it connects, so a DNS answer that changes after
+  // this check (DNS rebinding) is not caught, and neither are HTTP redirects or HLS segment URLs.
+  private async checkOutbound(input: ConfigInput): Promise<void> {
+    if (input.source && !input.source.startsWith('file:')) {
+      await checkOutboundUrl(input.source, this.outbound, { field: 'body.source' });
+    }
+    for (const [index, push] of input.outputs.rtmpPush.entries()) {
+      await checkOutboundUrl(push.url, this.outbound, { field: `body.outputs.rtmpPush[${index}].url` });
     }
   }
 }

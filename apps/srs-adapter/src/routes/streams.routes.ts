@@ -49,6 +49,8 @@ export function streamRoutes(streams: StreamService, ingest: SourceIngest): Rout
       method: 'post', path: '/api/v1/streams/:streamId/publish', summary: 'Allow publishing again, optionally ingesting a source', tags: ['streams'], auth: 'write',
       validate: { params: streamIdParams, body: publishBody },
       handler: async (req, res) => {
+        // The source is checked before publishing is allowed, so a rejected source changes nothing.
+        if (req.valid.body.source) await ingest.checkSource(req.valid.body.source);
         const stream = await streams.allowPublish(req.valid.params.streamId);
         const source = req.valid.body.source ? await ingest.start(stream, req.valid.body) : undefined;
         res.json({ streamId: stream.id, publishEnabled: true, ingest: source ?? null });

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { invalidArgument } from '@castplane/errors';
+import { checkOutboundUrl } from '@castplane/http';
+import type { OutboundPolicy } from '@castplane/http';
 import type { Logger } from '@castplane/logging';
 
 import type { StreamRecord } from './stream.store';
@@ -22,11 +24,17 @@ export class SourceIngest {
   private readonly children = new Map<string, ChildProcess>();
 
   constructor(
-    private readonly deps: { ffmpeg: string; mediaRoot: string; rtmpBase: () => string; logger: Logger },
+    private readonly deps: {
+      ffmpeg: string;
+      mediaRoot: string;
+      rtmpBase: () => string;
+      logger: Logger;
+      outbound: OutboundPolicy;
+    },
   ) {}
 
   async start(stream: StreamRecord, request: IngestRequest): Promise<{ source: string; pid: number }> {
-    const input = this.input(request.source ?? '');
+    const input = await this.checkSource(request.source ?? '');
     await this.stop(stream.id);
     const codec = request.transcode
       ? ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-c:a', 'aac', '-b:a', '128k']
@@ -64,8 +72,17 @@ export class SourceIngest {
     await Promise.all([...this.children.keys()].map((id) => this.stop(id)));
   }
 
-  private input(source: string): string {
-    if (/^[a-z]+:\/\//.test(source)) return source;
+  /**
+   * Checks a source and returns ffmpeg's input: a URL whose host the outbound policy allows, or a
+   * file under MEDIA_ROOT. Throws a 400 naming `body.source` otherwise.
+   */
+  async checkSource(source: string): Promise<string> {
+    if (/^[a-z]+:\/\//.test(source)) {
+      // NOTE: ffmpeg resolves the host again when it connects, so a DNS answer that changes after
+      // this check (DNS rebinding) is not caught, and neither are HTTP redirects or HLS segment URLs.
+      await checkOutboundUrl(source, this.deps.outbound, { field: 'body.source' });
+      return source;
+    }
     const file = resolve(this.deps.mediaRoot, source);
     if (!file.startsWith(`${resolve(this.deps.mediaRoot)}/`) || !existsSync(file)) {
       throw invalidArgument('source file not found under the media root', [{ field: 'body.source', message: 'not found' }]);
