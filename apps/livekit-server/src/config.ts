@@ -24,6 +24,7 @@ export const configSchema = baseEnvSchema.keys({
   LIVEKIT_DUPLICATE_IDENTITY: Joi.string().valid('replace', 'reject').default('replace'),
   LIVEKIT_MAX_SIGNAL_MESSAGE_BYTES: Joi.number().integer().min(1024).max(1048576).default(65536),
   LIVEKIT_ROOM_SWEEP_INTERVAL_MS: Joi.number().integer().min(100).max(60000).default(5000),
+  LIVEKIT_NODE_TIMEOUT_MS: Joi.number().integer().min(1000).max(600000).default(30000),
   LIVEKIT_WEBHOOK_ATTEMPTS: Joi.number().integer().min(1).max(20).default(5),
   LIVEKIT_WEBHOOK_BACKOFF_MS: Joi.number().integer().min(10).max(60000).default(1000),
   LIVEKIT_WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(5000),
@@ -49,6 +50,8 @@ export interface LivekitServerConfig extends BaseConfig {
   LIVEKIT_DUPLICATE_IDENTITY: 'replace' | 'reject';
   LIVEKIT_MAX_SIGNAL_MESSAGE_BYTES: number;
   LIVEKIT_ROOM_SWEEP_INTERVAL_MS: number;
+  /** How long a replica may go without refreshing its node key before others remove its participants. */
+  LIVEKIT_NODE_TIMEOUT_MS: number;
   LIVEKIT_WEBHOOK_ATTEMPTS: number;
   LIVEKIT_WEBHOOK_BACKOFF_MS: number;
   LIVEKIT_WEBHOOK_TIMEOUT_MS: number;

@@ -15,6 +15,8 @@ import { signalRoutes } from './routes/signal.routes';
 import { statsRoutes } from './routes/stats.routes';
 import { tokenRoutes } from './routes/token.routes';
 import { mountTwirpFallback, twirpRoutes } from './routes/twirp.routes';
+import { LostParticipantsService } from './services/lost-participants.service';
+import { NodeRegistry } from './services/node-registry';
 import { ParticipantService } from './services/participant.service';
 import { RecordingService } from './services/recording.service';
 import { RelayService } from './services/relay.service';
@@ -84,7 +86,11 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
     heartbeatIntervalMs: config.LIVEKIT_HEARTBEAT_INTERVAL_MS,
   });
   const stats = new StatsService(store, relay, signal, nodeId);
+  const registry = new NodeRegistry(nodeId, redis, prefix, config.LIVEKIT_NODE_TIMEOUT_MS, logger);
+  const lost = new LostParticipantsService(store, participants, registry, logger);
+  rooms.beforeSweep = () => lost.sweep();
   await settings.reload();
+  await registry.start();
   await bus.start();
 
   const clientApp = runtime.createApp(
@@ -133,6 +139,8 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
   relay.startFlusher();
 
   runtime.shutdown.register('signal sockets', () => signal.close());
+  // After the sockets, so this replica's participants are gone before it stops counting as alive.
+  runtime.shutdown.register('node key', () => registry.stop());
   runtime.shutdown.register('sweepers', () => {
     rooms.stopSweeper();
     clearInterval(reloader);

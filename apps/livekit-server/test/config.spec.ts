@@ -21,6 +21,7 @@ describe('livekit-server config', () => {
     expect(config.LIVEKIT_ADMIN_PORT).toBe(7881);
     expect(config.LIVEKIT_DUPLICATE_IDENTITY).toBe('replace');
     expect(config.LIVEKIT_CLOCK_SKEW_SECONDS).toBe(60);
+    expect(config.LIVEKIT_NODE_TIMEOUT_MS).toBe(30000);
     expect(webhookUrls(config)).toEqual(['http://127.0.0.1:3002/webhooks/livekit']);
   });
 
@@ -36,6 +37,14 @@ describe('livekit-server config', () => {
       'https://b/hook',
     ]);
     expect(webhookUrls(loadConfigFromEnv({ ...BASE, LIVEKIT_WEBHOOK_URLS: '' }))).toEqual([]);
+  });
+
+  it('rejects a node timeout outside 1000-600000 ms', () => {
+    for (const value of ['999', '600001', 'soon']) {
+      const found = problems({ ...BASE, LIVEKIT_NODE_TIMEOUT_MS: value });
+      expect(found.some((problem) => problem.startsWith('LIVEKIT_NODE_TIMEOUT_MS'))).toBe(true);
+    }
+    expect(loadConfigFromEnv({ ...BASE, LIVEKIT_NODE_TIMEOUT_MS: '1000' }).LIVEKIT_NODE_TIMEOUT_MS).toBe(1000);
   });
 
   it('rejects invalid values with their names', () => {

@@ -22,10 +22,14 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts the service on free ports; `shared` reuses another instance's prefix and keys (replicas). */
+/**
+ * Starts the service on free ports. With `shared` it reuses another instance's prefix and keys (a
+ * replica), and `logStream` receives its log lines.
+ */
 export async function startTestServer(
   extra: Record<string, string> = {},
   shared?: { prefix: string; apiKey: string; apiSecret: string },
+  logStream?: NodeJS.WritableStream,
 ): Promise<TestServer & { prefix: string }> {
   const apiKey = shared?.apiKey ?? `APItest${randomBytes(4).toString('hex')}`;
   const apiSecret = shared?.apiSecret ?? randomBytes(24).toString('hex');
@@ -39,7 +43,9 @@ export async function startTestServer(
   });
   if (shared) env.REDIS_KEY_PREFIX = shared.prefix;
   const config = loadConfigFromEnv(env);
-  const server = await startLivekitServer(config, { logStream: process.env.LIVEKIT_TEST_LOGS ? process.stdout : new (await import('node:stream')).PassThrough() });
+  const server = await startLivekitServer(config, {
+    logStream: logStream ?? (process.env.LIVEKIT_TEST_LOGS ? process.stdout : new (await import('node:stream')).PassThrough()),
+  });
   const client = server.ports.client;
   return {
     server,

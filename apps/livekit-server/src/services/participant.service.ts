@@ -73,11 +73,15 @@ export class ParticipantService {
     await this.events.participantLeft(room, [], previous);
   }
 
-  /** Removes a participant when its socket closes (only if that socket still owns the record). */
-  async leave(roomName: string, identity: string, sessionId: string, reason: string): Promise<void> {
+  /**
+   * Removes a participant when its socket closes (only if that socket still owns the record).
+   * Returns false when another session or caller got there first.
+   */
+  async leave(roomName: string, identity: string, sessionId: string, reason: string): Promise<boolean> {
     const removed = await this.store.leave(roomName, identity, sessionId);
-    if (!removed) return;
+    if (!removed) return false;
     await this.announceLeft(roomName, removed, reason);
+    return true;
   }
 
   private async announceLeft(roomName: string, removed: ParticipantRecord, reason: string): Promise<void> {

@@ -28,8 +28,11 @@ export const CLOSE_CODES = { roomEnded: 4000, removed: 4001, replaced: 4002, hea
 /** Rooms: creation (idempotent), listing, metadata, ending and the idle sweeper. */
 export class RoomService {
   private sweeper?: NodeJS.Timeout;
+  private sweeping = false;
   /** Runs before a room ends, for example to stop its recording; failures are logged. */
   beforeEnd?: (room: RoomRecord) => Promise<void>;
+  /** Runs at each sweep tick before idle rooms are closed, for example to remove lost participants. Failures are logged. */
+  beforeSweep?: () => Promise<unknown>;
 
   constructor(
     private readonly store: RoomStore,
@@ -162,12 +165,25 @@ export class RoomService {
   }
 
   startSweeper(intervalMs: number): void {
-    this.sweeper = setInterval(() => {
-      this.sweep().catch((error: unknown) =>
+    this.sweeper = setInterval(() => void this.tick(), intervalMs);
+    this.sweeper.unref();
+  }
+
+  // A tick that is still running when the next one is due makes that one skip, so a slow Redis
+  // does not pile up sweeps.
+  private async tick(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.beforeSweep?.().catch((error: unknown) =>
+        this.logger.warn('lost participant sweep failed', { err: error instanceof Error ? error.message : String(error) }),
+      );
+      await this.sweep().catch((error: unknown) =>
         this.logger.warn('room sweep failed', { err: error instanceof Error ? error.message : String(error) }),
       );
-    }, intervalMs);
-    this.sweeper.unref();
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   stopSweeper(): void {

@@ -234,6 +234,20 @@ export class RoomStore {
     return values.map((json) => JSON.parse(json) as ParticipantRecord).sort((a, b) => a.joinedAtMs - b.joinedAtMs);
   }
 
+  /** Lists the participants of every room with one SMEMBERS and one pipeline of HVALS. */
+  async listAllParticipants(): Promise<{ room: string; participant: ParticipantRecord }[]> {
+    const names = await this.listRoomNames();
+    if (names.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const name of names) pipeline.hvals(this.participantsKey(name));
+    const results = (await pipeline.exec()) ?? [];
+    return names.flatMap((room, index) => {
+      const [error, values] = results[index] ?? [];
+      if (error) throw error;
+      return ((values ?? []) as string[]).map((json) => ({ room, participant: JSON.parse(json) as ParticipantRecord }));
+    });
+  }
+
   async countParticipants(room: string): Promise<number> {
     return this.redis.hlen(this.participantsKey(room));
   }
