@@ -121,6 +121,15 @@ describe('embedded ingest', () => {
     expect(unpublished.body.kicked).toBe(true);
   });
 
+  it('plays a live stream over RTMP', async () => {
+    const stream = await createStream('rtmp-play', { reconnectWindowSeconds: 0 });
+    publish(stream.rtmpUrl);
+    await waitForState(stream.streamId, 'live');
+
+    const probe = await ffprobe(`${t.rtmp}/live/rtmp-play`);
+    expect(probe.streams.find((item) => item.codec_type === 'video')?.codec_name).toBe('h264');
+  });
+
   it('rejects wrong keys and unknown streams', async () => {
     const stream = await createStream('e2e-wrong-key');
     const wrong = publish(`${t.rtmp}/live/e2e-wrong-key?key=not-the-key`, 5);
