@@ -16,6 +16,7 @@ import { SrsBackend } from './media/srs.backend';
 import { hookRoutes } from './routes/hooks.routes';
 import { serverRoutes } from './routes/server.routes';
 import { streamRoutes } from './routes/streams.routes';
+import { AdapterSettings } from './services/adapter-settings';
 import { DvrService } from './services/dvr.service';
 import { HookService } from './services/hook.service';
 import { Reconciler } from './services/reconciler';
@@ -50,6 +51,10 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
     dvr: config.DVR_DEFAULT,
     takeover: config.PUBLISH_TAKEOVER,
   };
+  const settings = new AdapterSettings({ redis: runtime.redis, keyPrefix: config.REDIS_KEY_PREFIX, defaults, logger });
+  await settings.load();
+  settings.start();
+  runtime.shutdown.register('settings reload', () => settings.stop());
   let media: MediaBackend | undefined;
   const getMedia = (): MediaBackend => {
     if (!media) throw new Error('media backend is not ready');
@@ -94,7 +99,7 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
 
   const routes = [...streamRoutes(streams, ingest), ...hookRoutes(hooks, config.SRS_CALLBACK_SECRET), ...serverRoutes(server, dvr)];
   await runtime.listen('api', runtime.createApp('api', routes), config.SRS_ADAPTER_PORT);
-  const worker = serveCommands(runtime.queues, 'srs-adapter', streamCommands(streams, ingest, defaults));
+  const worker = serveCommands(runtime.queues, 'srs-adapter', streamCommands(streams, ingest, settings));
   const reconciler = new Reconciler({ store, hooks, media: getMedia, logger, intervalMs: config.RECONCILE_INTERVAL_MS });
   reconciler.start();
 

@@ -64,4 +64,14 @@ describe('srs-adapter commands', () => {
       code: 'invalid_argument',
     });
   });
+
+  it('keeps applied settings across a restart', async () => {
+    await client.send('srs-adapter', 'config.apply', { settings: { reconnectWindowSeconds: 77, dvr: true } });
+    const restarted = await startTestAdapter({ REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX });
+    try {
+      expect(restarted.adapter.defaults).toMatchObject({ reconnectWindowSeconds: 77, dvr: true, takeover: 'reject' });
+    } finally {
+      await restarted.stop();
+    }
+  });
 });
