@@ -180,5 +180,34 @@ describe('encoder lifecycle', () => {
       expect(job.stopped).toBe(false);
       expect(readText(join(api.mediaRoot, job.outputs[1]))).toContain('#EXT-X-ENDLIST');
     });
+
+    it('keeps a stop sent while no worker runs', async () => {
+      // No other worker may take the job: the earlier test's survivor goes first.
+      await survivor?.stop();
+      survivor = undefined;
+      const monitoringPort = await freePort();
+      const env = { ...api.env, ...WORKERS, ...FAST_STALL, ENCODER_API_PORT: '0', ENCODER_MONITORING_PORT: String(monitoringPort), MEDIA_ROOT: api.mediaRoot, ENCODER_WORKER_CONCURRENCY: '1' };
+      const worker = spawn('node', [join(root, 'dist/apps/encoder/main.js')], { env, stdio: 'ignore' });
+      let replacement: Harness | undefined;
+      try {
+        await api.api().post('/api/encoder/config').send({ streamKey: 'lost-stop-key-1', name: 'lost-stop-cam', source, profiles: ['240p'] }).expect(201);
+        const start = await api.api().post('/api/encoder/start').send({ streamKey: 'lost-stop-key-1' });
+        await activeJob(api, start.body.jobId);
+        const childStats = await fetch(`http://127.0.0.1:${monitoringPort}/api/encoder/stats`, { headers: { Authorization: `Bearer ${api.token}` } }).then((res) => res.json() as Promise<{ jobs: { pid: number }[] }>);
+        worker.kill('SIGKILL');
+        process.kill(childStats.jobs[0].pid, 'SIGKILL');
+        await waitFor(() => worker.exitCode !== null || worker.signalCode !== null, { what: 'worker gone' });
+
+        await api.api().post('/api/encoder/stop').send({ streamKey: 'lost-stop-key-1' }).expect(200);
+        replacement = await startHarness('life-replacement', { ...WORKERS, ...FAST_STALL }, { env: api.env, mediaRoot: api.mediaRoot });
+        const job = await waitForJobState(api, start.body.jobId, ['completed', 'failed'], 90000);
+
+        expect(job.state).toBe('completed');
+        expect(job.stopped).toBe(true);
+      } finally {
+        await stopProcess(worker);
+        await replacement?.stop();
+      }
+    });
   });
 });

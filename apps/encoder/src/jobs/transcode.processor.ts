@@ -43,7 +43,12 @@ const PERMANENT_INPUT = /No such file|Invalid data found|does not contain any st
 export function createProcessor(deps: ProcessorDeps) {
   return async (job: Job<TranscodeJobData, TranscodeResult>, token?: string, signal?: AbortSignal): Promise<TranscodeResult> => {
     const data = job.data;
-    if (await deps.redis.exists(deps.keys.cancelled(job.id!))) throw new UnrecoverableError(CANCELLED_MESSAGE);
+    const requested = await stopRequest(deps, job.id!);
+    if (requested === 'cancel') throw new UnrecoverableError(CANCELLED_MESSAGE);
+    if (requested === 'stop') {
+      logState(deps, job, 'transcode stopped before it started', {});
+      return { outputs: [], stopped: true };
+    }
 
     const source = await probeSource(deps, data);
     const outputs = await prepareOutputs(deps.mediaRoot, data, source);
@@ -58,7 +63,7 @@ export function createProcessor(deps: ProcessorDeps) {
     await publishStarted(deps, job, outputs);
 
     try {
-      const ending = await waitForEnd(deps, run, signal);
+      const ending = await waitForEnd(deps, job.id!, run, signal);
       return await finish(deps, job, token, run, ending, outputs);
     } finally {
       deps.running.remove(job.id!);
@@ -98,8 +103,19 @@ async function prepareOutputs(mediaRoot: string, data: TranscodeJobData, source:
 
 type Ending = { kind: 'exited'; code: number | null } | { kind: 'aborted'; reason: StopReason } | { kind: 'timeout' };
 
-// Resolves when ffmpeg exits by itself, or after it was stopped for an abort or the job timeout.
-async function waitForEnd(deps: ProcessorDeps, run: FfmpegRun, signal?: AbortSignal): Promise<Ending> {
+/** How often a running job reads its stop and cancel keys, in case the pub/sub message was lost. */
+const STOP_CHECK_MS = 2000;
+
+/** Returns `cancel` or `stop` when one was requested for the job through its Redis keys. */
+async function stopRequest(deps: ProcessorDeps, jobId: string): Promise<'cancel' | 'stop' | undefined> {
+  const [cancelled, stopped] = await deps.redis.mget(deps.keys.cancelled(jobId), deps.keys.stopRequested(jobId));
+  if (cancelled) return 'cancel';
+  return stopped ? 'stop' : undefined;
+}
+
+// Resolves when ffmpeg exits by itself, or after it was stopped for an abort, a stop or cancel
+// key, or the job timeout.
+async function waitForEnd(deps: ProcessorDeps, jobId: string, run: FfmpegRun, signal?: AbortSignal): Promise<Ending> {
   let ending: Ending | undefined;
   const stop = (reason: Ending) => {
     ending ??= reason;
@@ -109,9 +125,17 @@ async function waitForEnd(deps: ProcessorDeps, run: FfmpegRun, signal?: AbortSig
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort);
   const timer = deps.jobTimeoutSeconds > 0 ? setTimeout(() => stop({ kind: 'timeout' }), deps.jobTimeoutSeconds * 1000) : undefined;
+  const checker = setInterval(() => {
+    stopRequest(deps, jobId)
+      .then((requested) => {
+        if (requested) stop({ kind: 'aborted', reason: requested });
+      })
+      .catch((error: Error) => deps.logger.debug('stop request not read', { jobId, err: error.message }));
+  }, STOP_CHECK_MS);
 
   const { code } = await run.exited;
   clearTimeout(timer);
+  clearInterval(checker);
   signal?.removeEventListener('abort', onAbort);
   return ending ?? { kind: 'exited', code };
 }

@@ -91,6 +91,8 @@ async function onFailed(deps: WorkerDeps, job: Job<TranscodeJobData>, error: Err
 
 async function endRun(deps: WorkerDeps, job: Job<TranscodeJobData>): Promise<void> {
   try {
+    // A recording's job id can return with a retried request, and an old stop must not end the new run.
+    await deps.redis.del(deps.keys.stopRequested(job.id!));
     if (job.data.keyId) await deps.onRunEnded(job.data.keyId, job.id!);
     if (job.data.removeSource) await rm(job.data.source, { force: true });
   } catch (error) {

@@ -105,7 +105,10 @@ export class JobService {
     if (state === 'completed' || state === 'failed') {
       throw new AppError('failed_precondition', `job "${jobId}" has already ${state}`, { reason: 'job_finished' });
     }
+    // The keys outlive the pub/sub message: the worker also reads them when a job starts and while
+    // it runs, so a stop sent while no worker listens still takes effect.
     if (reason === 'cancel') await this.redis.set(this.keys.cancelled(jobId), '1', 'EX', 24 * 3600);
+    else await this.redis.set(this.keys.stopRequested(jobId), '1', 'EX', 24 * 3600);
     if (state !== 'active') {
       await job.remove();
       if (job.data.removeSource) await rm(job.data.source, { force: true });

@@ -17,6 +17,7 @@ export function encoderKeys(prefix: string) {
     control: `${base}:control`,
     startLock: (keyId: string) => `${base}:start-lock:${keyId}`,
     cancelled: (jobId: string) => `${base}:cancelled:${jobId}`,
+    stopRequested: (jobId: string) => `${base}:stop-requested:${jobId}`,
   };
 }
 
