@@ -100,7 +100,6 @@ function renditionArgs(job: TranscodeJobData, profile: Profile, index: number, d
   if (!push) return [...args, '-f', 'hls', ...hls.flat, join(dir, 'index.m3u8')];
   // The tee muxer sends the same encoded rendition to HLS and to the RTMP target; FLV needs the
   // codec headers out of band, so they go global and are repeated in-band for MPEG-TS.
-  // NOTE: no automated test covers this path.
   const hlsSlave = `[f=hls:${hls.tee}:bsfs/v=dump_extra=freq=keyframe]${escapeTee(join(dir, 'index.m3u8'))}`;
   const rtmpSlave = `[f=flv:onfail=ignore]${escapeTee(push.url)}`;
   return [...args, '-flags:v', '+global_header', '-f', 'tee', `${hlsSlave}|${rtmpSlave}`];
