@@ -70,6 +70,13 @@ async function stop(code = 0) {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
+// A SIGTERM sent to `npm start` stops npm and its shell without reaching this script. This process
+// is then re-parented, so a changed parent pid also stops everything it started.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void stop(0);
+}, 1000).unref();
 
 const secrets = loadDevEnv();
 if (await reachable(redisUrl)) {
