@@ -99,5 +99,6 @@ function startWorker(
     lockDurationMs: config.ENCODER_LOCK_DURATION_MS,
     stalledIntervalMs: config.ENCODER_STALLED_INTERVAL_MS,
     onRunEnded: (keyId, jobId) => parts.transcodes.clearRun(keyId, jobId),
+    sourceTokens: { mediaRtmpUrl: config.MEDIA_RTMP_URL, secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER },
   });
 }

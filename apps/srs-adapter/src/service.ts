@@ -61,7 +61,8 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
     return media;
   };
   const dvrRoot = config.SRS_API_URL ? undefined : config.DVR_ROOT;
-  const hooks = new HookService({ store, events, media: getMedia, logger, settings: defaults, dvrRoot });
+  const serviceTokens = { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER };
+  const hooks = new HookService({ store, events, media: getMedia, logger, settings: defaults, dvrRoot, serviceTokens });
   const urls = () => ({
     rtmpBase: (config.PUBLIC_RTMP_URL ?? `rtmp://127.0.0.1:${runtime.ports.rtmp ?? config.RTMP_PORT}`).replace(/\/$/, ''),
     httpBase: (config.PUBLIC_HTTP_URL ?? `http://127.0.0.1:${runtime.ports.media ?? config.MEDIA_HTTP_PORT}`).replace(/\/$/, ''),

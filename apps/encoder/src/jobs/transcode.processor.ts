@@ -6,7 +6,6 @@ import { UnrecoverableError, WaitingError } from 'bullmq';
 import type Redis from 'ioredis';
 
 import type { Logger } from '@castplane/logging';
-import { redactText } from '@castplane/logging';
 import type { EventPublisher } from '@castplane/redis';
 
 import type { FfmpegProgress, FfmpegRun } from '../clients/ffmpeg.runner';
@@ -17,6 +16,8 @@ import type { LogBuffer } from '../monitoring/log-buffer';
 import type { EncoderKeys } from '../services/redis-keys';
 import { masterPlaylist, transcodeArgs } from './ladder.args';
 import type { RunningJobs } from './running-jobs';
+import type { AuthorizedSource, SourceTokenOptions } from './source-token';
+import { authorizeSource, redactSourceText } from './source-token';
 import type { StopReason, TranscodeJobData, TranscodeResult } from './transcode.queue';
 
 export const CANCELLED_MESSAGE = 'cancelled on request';
@@ -34,6 +35,8 @@ export interface ProcessorDeps {
   logs: LogBuffer;
   running: RunningJobs;
   publisher: EventPublisher;
+  /** Decides which sources are the media server's and signs the service tokens added to them. */
+  sourceTokens: SourceTokenOptions;
 }
 
 // Errors that will not go away by retrying the same input.
@@ -52,11 +55,13 @@ export function createProcessor(deps: ProcessorDeps) {
 
     const source = await probeSource(deps, data);
     const outputs = await prepareOutputs(deps.mediaRoot, data, source);
+    // The token is signed for this attempt and lives only in ffmpeg's arguments, never in job data.
+    const input = await authorizeSource(data.source, deps.sourceTokens);
     const run = runFfmpeg({
       ffmpegPath: deps.ffmpegPath,
-      args: transcodeArgs(data, deps.mediaRoot, source),
+      args: transcodeArgs({ ...data, source: input.url }, deps.mediaRoot, source),
       onProgress: throttleProgress(job, deps),
-      onStderrLine: (line) => deps.logs.add({ level: 'warn', source: 'ffmpeg', jobId: job.id, msg: line }),
+      onStderrLine: (line) => deps.logs.add({ level: 'warn', source: 'ffmpeg', jobId: job.id, msg: redactSourceText(line, input) }),
     });
     deps.running.add({ jobId: job.id!, kind: data.kind, keyId: data.keyId, pid: run.pid, startedAt: Date.now() });
     logState(deps, job, 'transcode started', { pid: run.pid });
@@ -64,7 +69,7 @@ export function createProcessor(deps: ProcessorDeps) {
 
     try {
       const ending = await waitForEnd(deps, job.id!, run, signal);
-      return await finish(deps, job, token, run, ending, outputs);
+      return await finish(deps, job, token, { run, input }, ending, outputs);
     } finally {
       deps.running.remove(job.id!);
     }
@@ -74,13 +79,14 @@ export function createProcessor(deps: ProcessorDeps) {
 async function probeSource(deps: ProcessorDeps, data: TranscodeJobData): Promise<ProbeResult> {
   if (data.probed?.video) return data.probed;
   const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(data.source) || data.source.startsWith('file:');
+  const input = await authorizeSource(data.source, deps.sourceTokens);
   try {
-    const result = await probe(deps.ffprobePath, data.source, deps.probeTimeoutMs);
+    const result = await probe(deps.ffprobePath, input.url, deps.probeTimeoutMs);
     if (!result.video) throw new UnrecoverableError('the source has no video stream');
     return result;
   } catch (error) {
     if (!(error instanceof ProbeError)) throw error;
-    const message = redactText(error.message);
+    const message = redactSourceText(error.message, input);
     // A live stream that is not up yet may come back; a file or a permanent error will not.
     throw local || PERMANENT_INPUT.test(error.output) ? new UnrecoverableError(message) : new Error(message);
   }
@@ -144,7 +150,7 @@ async function finish(
   deps: ProcessorDeps,
   job: Job<TranscodeJobData, TranscodeResult>,
   token: string | undefined,
-  run: FfmpegRun,
+  { run, input }: { run: FfmpegRun; input: AuthorizedSource },
   ending: Ending,
   outputs: string[],
 ): Promise<TranscodeResult> {
@@ -161,13 +167,13 @@ async function finish(
     logState(deps, job, 'transcode stopped', {});
     return { outputs, masterPlaylistPath, stopped: true };
   }
-  if (ending.code !== 0) throw exitError(ending.code, run.stderrTail());
+  if (ending.code !== 0) throw exitError(ending.code, run.stderrTail(), input);
   logState(deps, job, 'transcode finished', {});
   return { outputs, masterPlaylistPath, stopped: false };
 }
 
-function exitError(code: number | null, tail: string[]): Error {
-  const last = redactText(tail[tail.length - 1] ?? 'no output');
+function exitError(code: number | null, tail: string[], input: AuthorizedSource): Error {
+  const last = redactSourceText(tail[tail.length - 1] ?? 'no output', input);
   const message = `ffmpeg exited with code ${code}: ${last}`;
   return tail.some((line) => PERMANENT_INPUT.test(line)) ? new UnrecoverableError(message) : new Error(message);
 }

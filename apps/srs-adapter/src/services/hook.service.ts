@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { stat } from 'node:fs/promises';
 
+import { hasScope, verifyServiceToken } from '@castplane/auth';
+import type { VerifyResult } from '@castplane/auth';
 import type { Logger } from '@castplane/logging';
 
 import type { TakeoverPolicy } from '../config';
@@ -26,6 +28,8 @@ export interface HookServiceDeps {
   settings: { takeover: TakeoverPolicy };
   /** Set in embedded mode, where every recording lives under DVR_ROOT: on_dvr files must lie inside it. */
   dvrRoot?: string;
+  /** Secret and issuer of the service tokens (AUTH_JWT_SECRET, AUTH_JWT_ISSUER) that may play signed streams. */
+  serviceTokens: { secret: string; issuer: string };
   now?: () => number;
 }
 
@@ -35,6 +39,14 @@ export function streamPathOf(body: Pick<SrsHookBody, 'app' | 'stream' | 'stream_
   if (parts.length >= 2) return { app: parts[parts.length - 2], name: parts[parts.length - 1] };
   return { app: body.app, name: body.stream.replace(/\.(m3u8|flv)$/, '') };
 }
+
+// Deny reasons of a play with a service token, by the verification failure.
+const SERVICE_TOKEN_DENIALS: Record<Extract<VerifyResult, { ok: false }>['reason'], string> = {
+  expired: 'expired_service_token',
+  invalid_signature: 'invalid_service_token_signature',
+  invalid_claims: 'invalid_service_token_claims',
+  malformed: 'malformed_service_token',
+};
 
 /** SRS does not send the protocol; it follows from the stream suffix and the synthesised tcUrl. */
 function playProtocol(body: SrsHookBody): string {
@@ -96,9 +108,8 @@ export class HookService {
     const stream = await this.lookup(body);
     if (!stream) return this.deny(body, 'unknown_stream');
     if (stream.playback === 'signed') {
-      const token = parseParam(body.param).get('token') ?? undefined;
-      const valid = verifyPlaybackToken(stream.id, stream.playbackSecret, token, Math.floor(this.now() / 1000));
-      if (!valid) return this.deny(body, token ? 'invalid_playback_token' : 'missing_playback_token', stream);
+      const denial = await this.signedPlayDenial(stream, body);
+      if (denial) return this.deny(body, denial, stream);
     }
     await this.deps.store.addViewer(stream.id, body.client_id, playProtocol(body));
     return { allow: true, reason: 'allowed', streamId: stream.id };
@@ -188,6 +199,25 @@ export class HookService {
     const key = publishKeyFromParam(body.param);
     if (!key) return 'missing_key';
     return secretsEqual(key, stream.key) ? undefined : 'wrong_key';
+  }
+
+  /**
+   * Checks the `token` parameter of a play of a signed stream. A JWT (three dot-separated parts) is
+   * a service token and needs the `read` scope; anything else must be the stream's playback token.
+   * Returns the deny reason, or undefined when the play is allowed.
+   */
+  private async signedPlayDenial(stream: StreamRecord, body: SrsHookBody): Promise<string | undefined> {
+    const token = parseParam(body.param).get('token') ?? undefined;
+    if (!token) return 'missing_playback_token';
+    if (token.split('.').length !== 3) {
+      const valid = verifyPlaybackToken(stream.id, stream.playbackSecret, token, Math.floor(this.now() / 1000));
+      return valid ? undefined : 'invalid_playback_token';
+    }
+    const result = await verifyServiceToken(token, this.deps.serviceTokens);
+    if (!result.ok) return SERVICE_TOKEN_DENIALS[result.reason];
+    if (!hasScope(result.scopes, 'read')) return 'insufficient_service_token_scope';
+    this.deps.logger.info('play allowed with a service token', { streamId: stream.id, clientId: body.client_id, subject: result.sub });
+    return undefined;
   }
 
   private deny(body: SrsHookBody, reason: string, stream?: StreamRecord): HookDecision {

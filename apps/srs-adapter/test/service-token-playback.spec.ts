@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+import { signServiceToken } from '@castplane/auth';
+import { TEST_JWT_SECRET, ffprobe, publishTestSource, tempDir, testToken, waitFor } from '@castplane/testing';
+
+import { startTestAdapter } from './helpers';
+import type { TestAdapter } from './helpers';
+
+let t: TestAdapter;
+let publisher: ChildProcess | undefined;
+let stream: Record<string, any>;
+
+async function call(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${t.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+function rtmpPlayUrl(token: string): string {
+  return `${t.rtmp}/live/${stream.stream.name}?token=${token}`;
+}
+
+function flvPlayUrl(token: string): string {
+  return `${stream.flvUrl}?token=${token}`;
+}
+
+function hasVideo(probe: Awaited<ReturnType<typeof ffprobe>>): boolean {
+  return probe.streams.some((item) => item.codec_type === 'video');
+}
+
+/**
+ * Copies `seconds` of a live RTMP play into a file and returns the duration that ffprobe reads
+ * from it. A denied player gets at most the cached GOP (one second here) before its socket is
+ * destroyed, so a longer copy shows that the play was allowed.
+ */
+async function recordedSeconds(url: string, seconds: number): Promise<number> {
+  const dir = tempDir('srs-play');
+  const file = join(dir.path, 'play.ts');
+  try {
+    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', url, '-t', String(seconds), '-c', 'copy', '-f', 'mpegts', file], {
+      stdio: 'ignore',
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
+    await new Promise((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    const probe = await ffprobe(file).catch(() => undefined);
+    return Number(probe?.format.duration ?? 0);
+  } finally {
+    dir.cleanup();
+  }
+}
+
+function serviceTokenPlays(): Record<string, unknown>[] {
+  return t.logs.lines().filter((line) => line.msg === 'play allowed with a service token' && line.streamId === stream.streamId);
+}
+
+function denials(): Record<string, unknown>[] {
+  return t.logs.lines().filter((line) => line.msg === 'on_play denied' && line.streamId === stream.streamId);
+}
+
+beforeAll(async () => {
+  t = await startTestAdapter();
+  const created = await call('POST', '/api/v1/streams', { name: 'signed-service', playback: 'signed', reconnectWindowSeconds: 0 });
+  expect(created.status).toBe(201);
+  stream = created.body;
+  publisher = publishTestSource(stream.rtmpUrl);
+  await waitFor(async () => (await call('GET', `/api/v1/streams/${stream.streamId}`)).body.state === 'live', {
+    timeoutMs: 20000,
+    what: 'signed stream live',
+  });
+});
+
+afterAll(async () => {
+  if (publisher && publisher.exitCode === null) publisher.kill('SIGKILL');
+  await t.stop();
+});
+
+describe('signed playback with a service token', () => {
+  it('plays over RTMP with a read token', async () => {
+    const token = await testToken(['read']);
+    const before = serviceTokenPlays().length;
+
+    const seconds = await recordedSeconds(rtmpPlayUrl(token), 3);
+
+    expect(seconds).toBeGreaterThanOrEqual(2.5);
+    expect(serviceTokenPlays().length).toBeGreaterThan(before);
+  });
+
+  it('plays over HTTP-FLV with a read token', async () => {
+    const token = await testToken(['read']);
+
+    const probe = await ffprobe(flvPlayUrl(token));
+
+    expect(hasVideo(probe)).toBe(true);
+  });
+
+  it('logs the token subject of an allowed play', async () => {
+    const token = await testToken(['read']);
+    await ffprobe(flvPlayUrl(token));
+
+    const allowed = serviceTokenPlays();
+
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed[0].subject).toBe('test-suite');
+    expect(t.logs.output).not.toContain(token);
+  });
+
+  it.each([
+    ['a token signed with another secret', () => testToken(['read'], { secret: randomBytes(32).toString('hex') }), 'invalid_service_token_signature'],
+    ['an expired token', () => testToken(['read'], { ttlSeconds: -120 }), 'expired_service_token'],
+    ['a token without a scope', () => testToken([]), 'insufficient_service_token_scope'],
+    ['a token of another issuer', () => signServiceToken({ sub: 'other', scope: ['read'] }, { secret: TEST_JWT_SECRET, issuer: 'another-issuer', ttlSeconds: 600 }), 'invalid_service_token_claims'],
+    ['three parts that are not a JWT', async () => 'not.a.jwt', 'malformed_service_token'],
+  ])('denies HTTP-FLV with %s', async (_case, sign, reason) => {
+    const token = await sign();
+
+    const response = await fetch(flvPlayUrl(token));
+
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: 'permission_denied' });
+    expect(denials().some((line) => line.reason === reason)).toBe(true);
+    expect(t.logs.output).not.toContain(token);
+  });
+
+  it.each([
+    ['a token signed with another secret', () => testToken(['read'], { secret: randomBytes(32).toString('hex') }), 'invalid_service_token_signature'],
+    ['an expired token', () => testToken(['read'], { ttlSeconds: -120 }), 'expired_service_token'],
+  ])('denies RTMP with %s', async (_case, sign, reason) => {
+    const token = await sign();
+    const before = denials().filter((line) => line.reason === reason).length;
+
+    // NOTE: the embedded ingest sends the cached GOP before the play decision arrives, so a denied
+    // RTMP player still reads about one GOP before its socket is destroyed.
+    const seconds = await recordedSeconds(rtmpPlayUrl(token), 3);
+    const count = () => denials().filter((line) => line.reason === reason).length;
+    await waitFor(() => count() > before, { timeoutMs: 10000, what: `on_play denied with ${reason}` });
+
+    expect(seconds).toBeLessThan(2.5);
+    expect(count()).toBe(before + 1);
+    expect(t.logs.output).not.toContain(token);
+  });
+
+  it('still plays over RTMP with a playback token', async () => {
+    const issued = await call('POST', `/api/v1/streams/${stream.streamId}/playback-tokens`, {});
+    expect(issued.status).toBe(201);
+
+    const seconds = await recordedSeconds(rtmpPlayUrl(issued.body.token), 3);
+
+    expect(seconds).toBeGreaterThanOrEqual(2.5);
+  });
+});
