@@ -146,11 +146,15 @@ export class EmbeddedBackend implements MediaBackend {
   private prePlay(session: NmsSession): void {
     const socket = session.socket;
     if (session.protocol !== 'rtmp' || !socket) return;
+    // node-media-server writes the cached GOP right after this event, before the decision arrives.
+    // Corking keeps those writes back, so a denied player receives no media at all.
     socket.pause();
+    socket.cork();
     this.options.hooks().onPlay(this.hookBody(session, 'on_play', 'rtmp'))
       .then((decision) => {
         if (!decision.allow) return socket.destroy();
         socket.once('close', () => void this.options.hooks().onStop(this.hookBody(session, 'on_stop', 'rtmp')).catch(() => undefined));
+        socket.uncork();
         socket.resume();
       })
       .catch(() => socket.destroy());

@@ -11,7 +11,7 @@ import type { Logger } from '@castplane/logging';
 
 import { NAME_PATTERN } from '../schemas/stream.schemas';
 import type { SrsHookBody } from '../schemas/hook.schemas';
-import { parseParam, verifyPlaybackToken } from '../services/credentials';
+import { parseParam } from '../services/credentials';
 import type { HookService } from '../services/hook.service';
 import type { StreamStore } from '../services/stream.store';
 import type { EmbeddedBackend } from './embedded.backend';
@@ -127,7 +127,7 @@ export class MediaHttp {
     const stream = await this.deps.store.findByName(app, match[1]);
     if (!stream) return reject(req, res, 404);
     const token = parseParam(queryString(req)).get('token') ?? undefined;
-    if (stream.playback === 'signed' && !verifyPlaybackToken(stream.id, stream.playbackSecret, token, Math.floor(Date.now() / 1000))) {
+    if (stream.playback === 'signed' && (await this.deps.hooks.signedPlayDenial(stream, token, { logAllowed: false }))) {
       return reject(req, res, 403);
     }
     res.sendFile(`${segment}.ts`, { root: liveHlsDir(this.deps.mediaRoot, app, match[1]), headers: { 'Content-Type': 'video/MP2T' } }, (error) => {

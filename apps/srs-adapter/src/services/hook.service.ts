@@ -108,7 +108,7 @@ export class HookService {
     const stream = await this.lookup(body);
     if (!stream) return this.deny(body, 'unknown_stream');
     if (stream.playback === 'signed') {
-      const denial = await this.signedPlayDenial(stream, body);
+      const denial = await this.signedPlayDenial(stream, parseParam(body.param).get('token') ?? undefined, { clientId: body.client_id });
       if (denial) return this.deny(body, denial, stream);
     }
     await this.deps.store.addViewer(stream.id, body.client_id, playProtocol(body));
@@ -203,11 +203,15 @@ export class HookService {
 
   /**
    * Checks the `token` parameter of a play of a signed stream. A JWT (three dot-separated parts) is
-   * a service token and needs the `read` scope; anything else must be the stream's playback token.
-   * Returns the deny reason, or undefined when the play is allowed.
+   * a service token and needs the `read` scope. Anything else must be the stream's playback token.
+   * Returns the deny reason, or undefined when the play is allowed. An allowed service token is
+   * logged unless `logAllowed` is false (HLS segments are checked once per segment).
    */
-  private async signedPlayDenial(stream: StreamRecord, body: SrsHookBody): Promise<string | undefined> {
-    const token = parseParam(body.param).get('token') ?? undefined;
+  async signedPlayDenial(
+    stream: StreamRecord,
+    token: string | undefined,
+    { clientId, logAllowed = true }: { clientId?: string; logAllowed?: boolean } = {},
+  ): Promise<string | undefined> {
     if (!token) return 'missing_playback_token';
     if (token.split('.').length !== 3) {
       const valid = verifyPlaybackToken(stream.id, stream.playbackSecret, token, Math.floor(this.now() / 1000));
@@ -216,7 +220,7 @@ export class HookService {
     const result = await verifyServiceToken(token, this.deps.serviceTokens);
     if (!result.ok) return SERVICE_TOKEN_DENIALS[result.reason];
     if (!hasScope(result.scopes, 'read')) return 'insufficient_service_token_scope';
-    this.deps.logger.info('play allowed with a service token', { streamId: stream.id, clientId: body.client_id, subject: result.sub });
+    if (logAllowed) this.deps.logger.info('play allowed with a service token', { streamId: stream.id, clientId, subject: result.sub });
     return undefined;
   }
 
