@@ -7,6 +7,7 @@ import { CommandClient, EventPublisher, closeRedis } from '@castplane/redis';
 import type { LivekitServerConfig } from './config';
 import { SECRETS, webhookUrls } from './config';
 import { startCommandWorker } from './jobs/commands.worker';
+import { startEncoderEventsWorker } from './jobs/encoder-events.worker';
 import { WebhookQueue } from './jobs/webhook.queue';
 import { createWebhookQueue, startWebhookWorker } from './jobs/webhook.worker';
 import { recordingRoutes } from './routes/recording.routes';
@@ -19,6 +20,7 @@ import { LostParticipantsService } from './services/lost-participants.service';
 import { NodeRegistry } from './services/node-registry';
 import { ParticipantService } from './services/participant.service';
 import { RecordingService } from './services/recording.service';
+import { RecordingStore } from './services/recording.store';
 import { RelayService } from './services/relay.service';
 import { RoomEvents } from './services/room-events';
 import { RoomService } from './services/room.service';
@@ -68,10 +70,11 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
     autoCreate: config.LIVEKIT_AUTO_CREATE_ROOMS,
   });
   const encoder = new CommandClient(queues);
-  const recordings = new RecordingService(store, rooms, encoder, events, logger, config.LIVEKIT_ENCODER_TIMEOUT_MS);
-  rooms.beforeEnd = async (room) => {
-    await recordings.stop(room.activeRecording);
-  };
+  const recordingStore = new RecordingStore(redis, prefix, config.LIVEKIT_EGRESS_ENDING_TIMEOUT_MS);
+  const recordings = new RecordingService(recordingStore, rooms, encoder, events, logger, {
+    encoderTimeoutMs: config.LIVEKIT_ENCODER_TIMEOUT_MS,
+  });
+  rooms.beforeEnd = (room) => recordings.stopIfRunning(room.activeRecording);
   const tokens = new TokenService({
     apiKey: config.LIVEKIT_API_KEY,
     apiSecret: config.LIVEKIT_API_SECRET,
@@ -121,6 +124,7 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
   await runtime.listen('admin', adminApp, config.LIVEKIT_ADMIN_PORT);
 
   const commandWorker = startCommandWorker(queues, rooms, settings);
+  const encoderEventsWorker = startEncoderEventsWorker(queues, redis, config.REDIS_KEY_PREFIX, recordings, logger);
   const webhookWorker = webhookQueue
     ? startWebhookWorker(queues, {
         apiKey: config.LIVEKIT_API_KEY,
@@ -134,6 +138,7 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
       })
     : undefined;
   rooms.startSweeper(config.LIVEKIT_ROOM_SWEEP_INTERVAL_MS);
+  recordings.startSweeper(config.LIVEKIT_ROOM_SWEEP_INTERVAL_MS);
   const reloader = setInterval(() => void settings.reload().catch(() => undefined), config.LIVEKIT_ROOM_SWEEP_INTERVAL_MS);
   reloader.unref();
   relay.startFlusher();
@@ -143,10 +148,12 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
   runtime.shutdown.register('node key', () => registry.stop());
   runtime.shutdown.register('sweepers', () => {
     rooms.stopSweeper();
+    recordings.stopSweeper();
     clearInterval(reloader);
     return relay.stop();
   });
   runtime.shutdown.register('command worker', () => commandWorker.close());
+  runtime.shutdown.register('encoder events worker', () => encoderEventsWorker.close());
   runtime.shutdown.register('webhook worker', () => webhookWorker?.close());
   runtime.shutdown.register('queues', () => Promise.allSettled([webhookQueue?.close(), publisher.close(), encoder.close()]));
   runtime.shutdown.register('signal bus subscriber', () => closeRedis(subscriber));

@@ -155,8 +155,11 @@ export interface CapturedWebhook {
   contentType?: string;
 }
 
-/** Starts a local webhook receiver that keeps the raw bodies, as LiveKit's docs advise for Express. */
-export async function startWebhookReceiver(options: { failFirst?: number } = {}) {
+/**
+ * Starts a local webhook receiver that keeps the raw bodies, as LiveKit's docs advise for Express.
+ * `onWebhook` runs for each accepted webhook before the receiver responds.
+ */
+export async function startWebhookReceiver(options: { failFirst?: number; onWebhook?: (hook: CapturedWebhook) => void } = {}) {
   const received: CapturedWebhook[] = [];
   let failures = options.failFirst ?? 0;
   const app = express();
@@ -166,11 +169,13 @@ export async function startWebhookReceiver(options: { failFirst?: number } = {})
       res.status(503).end();
       return;
     }
-    received.push({
+    const hook = {
       body: (req.body as Buffer).toString('utf8'),
       authorization: req.get('Authorization'),
       contentType: req.get('Content-Type'),
-    });
+    };
+    options.onWebhook?.(hook);
+    received.push(hook);
     res.status(200).end();
   });
   const server: Server = await new Promise((resolve) => {

@@ -36,6 +36,11 @@ export function participantView(participant: ParticipantRecord, messagesRelayed?
   };
 }
 
+/**
+ * A recording for the admin API. `status` is `starting`, `active`, `ending`, `complete` or `failed`.
+ * `startedAt` and `endedAt` are null until the encoder reports them, and the file at `outputPath` is
+ * final only when `status` is `complete`.
+ */
 export function recordingView(recording: RecordingRecord) {
   return {
     egressId: recording.egressId,
@@ -44,7 +49,9 @@ export function recordingView(recording: RecordingRecord) {
     outputPath: recording.outputPath,
     encoderJobId: recording.encoderJobId,
     error: recording.error || null,
+    createdAt: iso(recording.createdAtMs),
     startedAt: iso(recording.startedAtMs),
     endedAt: iso(recording.endedAtMs),
+    updatedAt: iso(recording.updatedAtMs),
   };
 }

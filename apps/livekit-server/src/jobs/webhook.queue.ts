@@ -17,6 +17,7 @@ export type WebhookEventName =
   | 'track_published'
   | 'track_unpublished'
   | 'egress_started'
+  | 'egress_updated'
   | 'egress_ended';
 
 /** One delivery of one event to one URL; `seq` orders deliveries sharing `orderKey`. */

@@ -29,7 +29,7 @@ export function recordingRoutes(recordings: RecordingService, rooms: RoomService
     defineRoute({
       method: 'post',
       path: '/api/recording/stop',
-      summary: 'Stop a recording, by its id or by room',
+      summary: 'Stop a recording, by its id or by room; it is `ending` until the encoder reports the final file',
       tags,
       auth: 'write',
       validate: { body: Joi.object({ roomId: roomName, egressId }).xor('roomId', 'egressId') },
@@ -61,7 +61,7 @@ export function recordingRoutes(recordings: RecordingService, rooms: RoomService
     defineRoute({
       method: 'get',
       path: '/api/recording/list',
-      summary: 'List recordings',
+      summary: 'List recordings; `active=true` lists those not yet complete or failed',
       tags,
       auth: 'read',
       validate: { query: Joi.object({ roomId: roomName, active: Joi.boolean() }) },

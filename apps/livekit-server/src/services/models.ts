@@ -72,7 +72,14 @@ export interface ParticipantRecord {
   stats: ClientStats;
 }
 
-export type RecordingStatus = 'active' | 'ending' | 'complete' | 'failed';
+/**
+ * A recording's lifecycle: `starting` until the encoder reports that ffmpeg runs, `active` while it
+ * records, `ending` after a stop request, and `complete` or `failed` once the file is final.
+ */
+export type RecordingStatus = 'starting' | 'active' | 'ending' | 'complete' | 'failed';
+
+/** Statuses after which a recording never changes again. */
+export const FINAL_RECORDING_STATUSES: readonly RecordingStatus[] = ['complete', 'failed'];
 
 export interface RecordingRecord {
   egressId: string;
@@ -84,7 +91,11 @@ export interface RecordingRecord {
   layout: string;
   filepath: string;
   error: string;
+  /** When Start was requested. */
+  createdAtMs: number;
+  /** When the encoder reported that recording began; 0 until then. */
   startedAtMs: number;
+  /** When the file became final (`complete`) or the recording failed; 0 until then. */
   endedAtMs: number;
   updatedAtMs: number;
 }

@@ -80,22 +80,28 @@ export class RoomEvents {
     });
   }
 
-  egressChanged(change: 'started' | 'ended', recording: RecordingRecord): Promise<void> {
+  /**
+   * Reports an egress change: `started` at Start, `updated` when it becomes active or ending, and
+   * `ended` once it is complete or failed. `updated` is a webhook only, because the platform has no
+   * event for it.
+   */
+  egressChanged(change: 'started' | 'updated' | 'ended', recording: RecordingRecord): Promise<void> {
     const fields = {
       event: `egress_${change}` as const,
       room: { sid: recording.roomSid, name: recording.roomName },
       egressInfo: toEgress(recording).toJson(),
     };
+    if (change === 'updated') return this.emit(recording.roomName, fields);
     return this.emit(recording.roomName, fields, `egress.${change}`, {
       roomName: recording.roomName,
       egressId: recording.egressId,
     });
   }
 
-  private async emit<E extends EventName>(roomName: string, fields: WebhookFields, type: E, data: EventMap[E]) {
+  private async emit<E extends EventName>(roomName: string, fields: WebhookFields, type?: E, data?: EventMap[E]) {
     try {
       await this.webhooks.enqueue(roomName, fields);
-      await this.events.publish(type, data);
+      if (type && data) await this.events.publish(type, data);
     } catch (error) {
       this.logger.error('room event not queued', {
         event: fields.event,

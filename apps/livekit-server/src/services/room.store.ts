@@ -1,6 +1,6 @@
 import type { Redis } from '@castplane/redis';
 
-import type { LinkedStream, ParticipantRecord, RecordingRecord, RoomRecord } from './models';
+import type { LinkedStream, ParticipantRecord, RoomRecord } from './models';
 
 // Joins atomically: creates the room when allowed, applies the duplicate policy and the limit.
 // Returns {status, previous participant JSON or ''}.
@@ -85,7 +85,12 @@ function parseRoom(hash: Record<string, string>): RoomRecord | undefined {
   return room;
 }
 
-/** Rooms, participants, tracks and recordings in Redis, shared by every replica. */
+/** Returns the Redis key of a room's hash. */
+export function roomKeyOf(prefix: string, name: string): string {
+  return `${prefix}:room:${name}`;
+}
+
+/** Rooms, participants and tracks in Redis, shared by every replica. */
 export class RoomStore {
   constructor(
     private readonly redis: Redis,
@@ -93,7 +98,7 @@ export class RoomStore {
   ) {}
 
   private roomKey(name: string) {
-    return `${this.prefix}:room:${name}`;
+    return roomKeyOf(this.prefix, name);
   }
 
   private participantsKey(name: string) {
@@ -102,10 +107,6 @@ export class RoomStore {
 
   private get roomsKey() {
     return `${this.prefix}:rooms`;
-  }
-
-  private get recordingsKey() {
-    return `${this.prefix}:recordings`;
   }
 
   /** Creates the room unless one with that name exists; returns the stored room either way. */
@@ -271,45 +272,6 @@ export class RoomStore {
       if (swapped === 1) return next;
     }
     throw new Error(`participant ${identity} kept changing during an update`);
-  }
-
-  async saveRecording(recording: RecordingRecord): Promise<void> {
-    await this.redis.hset(this.recordingsKey, recording.egressId, JSON.stringify(recording));
-  }
-
-  async getRecording(egressId: string): Promise<RecordingRecord | undefined> {
-    const json = await this.redis.hget(this.recordingsKey, egressId);
-    return json ? (JSON.parse(json) as RecordingRecord) : undefined;
-  }
-
-  // NOTE: lists every recording ever stored; old entries are not expired yet.
-  async listRecordings(): Promise<RecordingRecord[]> {
-    const values = await this.redis.hvals(this.recordingsKey);
-    return values.map((json) => JSON.parse(json) as RecordingRecord).sort((a, b) => a.startedAtMs - b.startedAtMs);
-  }
-
-  /** Claims the room's single active-recording slot. Returns false when another recording has it. */
-  async claimRecordingSlot(room: string, egressId: string): Promise<boolean> {
-    const claimed = await this.redis.eval(
-      `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-       local current = redis.call('HGET', KEYS[1], 'activeRecording')
-       if current and current ~= '' then return 0 end
-       redis.call('HSET', KEYS[1], 'activeRecording', ARGV[1]) return 1`,
-      1,
-      this.roomKey(room),
-      egressId,
-    );
-    return claimed === 1;
-  }
-
-  async releaseRecordingSlot(room: string, egressId: string): Promise<void> {
-    await this.redis.eval(
-      `if redis.call('HGET', KEYS[1], 'activeRecording') == ARGV[1] then
-         redis.call('HSET', KEYS[1], 'activeRecording', '') end return 1`,
-      1,
-      this.roomKey(room),
-      egressId,
-    );
   }
 
   /** Adds relayed-message counts per room (flushed in batches, not per message). */

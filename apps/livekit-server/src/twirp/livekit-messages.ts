@@ -10,7 +10,7 @@ import {
   TrackType,
 } from 'livekit-server-sdk';
 
-import type { ParticipantRecord, RecordingRecord, RoomRecord, TrackRecord } from '../services/models';
+import type { ParticipantRecord, RecordingRecord, RecordingStatus, RoomRecord, TrackRecord } from '../services/models';
 
 // The codecs a new LiveKit room lists by default (server v1.13).
 const ENABLED_CODECS = [
@@ -37,6 +37,7 @@ const TRACK_SOURCES = {
 } as const;
 
 const EGRESS_STATUS = {
+  starting: EgressStatus.EGRESS_STARTING,
   active: EgressStatus.EGRESS_ACTIVE,
   ending: EgressStatus.EGRESS_ENDING,
   complete: EgressStatus.EGRESS_COMPLETE,
@@ -112,9 +113,16 @@ function nanos(ms: number): bigint {
   return BigInt(ms) * NS_PER_MS;
 }
 
-/** Maps a room recording onto LiveKit's EgressInfo (all times in nanoseconds). */
+/** Returns LiveKit's enum name for a recording status, such as `EGRESS_COMPLETE`. */
+export function egressStatusName(status: RecordingStatus): string {
+  return EgressStatus[EGRESS_STATUS[status]];
+}
+
+/**
+ * Maps a room recording onto LiveKit's EgressInfo. All times are nanoseconds, and `startedAt` and
+ * `endedAt` stay 0 until the encoder reports them. Only a complete recording lists its file.
+ */
 export function toEgress(recording: RecordingRecord): EgressInfo {
-  const finished = recording.status === 'complete' || recording.status === 'failed';
   return new EgressInfo({
     egressId: recording.egressId,
     roomId: recording.roomSid,
@@ -132,16 +140,17 @@ export function toEgress(recording: RecordingRecord): EgressInfo {
         fileOutputs: [{ fileType: EncodedFileType.MP4, filepath: recording.filepath }],
       },
     },
-    fileResults: finished
-      ? [
-          {
-            filename: recording.outputPath,
-            startedAt: nanos(recording.startedAtMs),
-            endedAt: nanos(recording.endedAtMs),
-            duration: nanos(Math.max(0, recording.endedAtMs - recording.startedAtMs)),
-            location: recording.outputPath,
-          },
-        ]
-      : [],
+    fileResults: recording.status === 'complete' ? [fileResult(recording)] : [],
   });
+}
+
+function fileResult(recording: RecordingRecord) {
+  const recorded = recording.startedAtMs > 0 ? recording.endedAtMs - recording.startedAtMs : 0;
+  return {
+    filename: recording.outputPath,
+    startedAt: nanos(recording.startedAtMs),
+    endedAt: nanos(recording.endedAtMs),
+    duration: nanos(Math.max(0, recorded)),
+    location: recording.outputPath,
+  };
 }
