@@ -62,7 +62,7 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
   };
   const dvrRoot = config.SRS_API_URL ? undefined : config.DVR_ROOT;
   const serviceTokens = { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER };
-  const hooks = new HookService({ store, events, media: getMedia, logger, settings: defaults, dvrRoot, serviceTokens });
+  const hooks = new HookService({ store, events, media: getMedia, logger, settings: defaults, dvrRoot, recordingsRoot: config.DVR_ROOT, serviceTokens });
   const urls = () => ({
     rtmpBase: (config.PUBLIC_RTMP_URL ?? `rtmp://127.0.0.1:${runtime.ports.rtmp ?? config.RTMP_PORT}`).replace(/\/$/, ''),
     httpBase: (config.PUBLIC_HTTP_URL ?? `http://127.0.0.1:${runtime.ports.media ?? config.MEDIA_HTTP_PORT}`).replace(/\/$/, ''),

@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 import { REFERENCE_DIR, readReference } from './srs-api.double';
 import { startTestAdapter } from './helpers';
@@ -50,7 +50,7 @@ async function createStreams(events: SequenceEvent[], options: { skip?: string[]
     const path = `${app}/${name}`;
     if (created.has(path) || options.skip?.includes(name)) continue;
     const playback = options.signed?.includes(name) ? 'signed' : 'public';
-    created.set(path, await api('POST', '/api/v1/streams', { app, name, playback, reconnectWindowSeconds: 0 }));
+    created.set(path, await api('POST', '/api/v1/streams', { app, name, playback, reconnectWindowSeconds: 0, dvr: true }));
   }
   return created;
 }
@@ -200,7 +200,7 @@ describe('SRS callback captures', () => {
     const original = capture.request.body;
     const [, app, name] = original.stream_url.split('/');
     const signed = file.includes('denied');
-    const stream = await api('POST', '/api/v1/streams', { app, name, playback: signed ? 'signed' : 'public' });
+    const stream = await api('POST', '/api/v1/streams', { app, name, playback: signed ? 'signed' : 'public', dvr: true });
     const streams = new Map([[`${app}/${name}`, stream]]);
     const body = withLocalRecording(withRealKey(original, streams));
     const raw = body === original ? capture.request.body_raw : JSON.stringify(body);
@@ -230,7 +230,7 @@ describe('POST /webhooks/srs/on_dvr', () => {
     ['an absolute path outside DVR_ROOT', '/etc/passwd'],
     ['DVR_ROOT itself', 'DVR'],
   ])('denies %s and records nothing', async (_case, file) => {
-    const stream = await api('POST', '/api/v1/streams', { name: 'cam1' });
+    const stream = await api('POST', '/api/v1/streams', { name: 'cam1', dvr: true });
     const body = { ...capture(), file: file.replace(/^DVR/, t.dirs.dvr) };
 
     const reply = await callback('on_dvr', JSON.stringify(body));
@@ -242,13 +242,27 @@ describe('POST /webhooks/srs/on_dvr', () => {
   });
 
   it('records a file inside DVR_ROOT', async () => {
-    const stream = await api('POST', '/api/v1/streams', { name: 'cam1' });
+    const stream = await api('POST', '/api/v1/streams', { name: 'cam1', dvr: true });
     const file = join(t.dirs.dvr, 'live', 'cam1.1796398770348.flv');
 
     const reply = await callback('on_dvr', JSON.stringify({ ...capture(), file }));
 
     expect(reply).toEqual({ status: 200, text: '{"code":0}' });
     expect(await recordingsOf(stream.streamId)).toEqual([expect.objectContaining({ file })]);
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+
+  it('deletes the recording of a stream without DVR', async () => {
+    const stream = await api('POST', '/api/v1/streams', { name: 'cam1', dvr: false });
+    const file = join(t.dirs.dvr, 'live', 'cam1.1796398770999.flv');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, 'FLV');
+
+    const reply = await callback('on_dvr', JSON.stringify({ ...capture(), file }));
+
+    expect(reply).toEqual({ status: 200, text: '{"code":0}' });
+    expect(existsSync(file)).toBe(false);
+    expect(await recordingsOf(stream.streamId)).toEqual([]);
     await api('DELETE', `/api/v1/streams/${stream.streamId}`);
   });
 });

@@ -137,7 +137,7 @@ describe('POST /webhooks/srs/on_dvr with an external SRS', () => {
   }
 
   it('records a file outside DVR_ROOT', async () => {
-    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1' })).body;
+    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1', dvr: true })).body;
     const captured = readReference<HookCapture>('hooks/on_dvr.json').request.body.file;
 
     expect(await onDvr(captured)).toEqual({ status: 200, text: '{"code":0}' });
@@ -145,8 +145,18 @@ describe('POST /webhooks/srs/on_dvr with an external SRS', () => {
     await api('DELETE', `/api/v1/streams/${stream.streamId}`);
   });
 
+  it('leaves a file outside DVR_ROOT unindexed when DVR is off', async () => {
+    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1', dvr: false })).body;
+    const captured = readReference<HookCapture>('hooks/on_dvr.json').request.body.file;
+
+    expect(await onDvr(captured)).toEqual({ status: 200, text: '{"code":0}' });
+    expect(await recordedFiles(stream.streamId)).toEqual([]);
+    expect(t.logs.output).toContain('recording not indexed and left in place');
+    await api('DELETE', `/api/v1/streams/${stream.streamId}`);
+  });
+
   it.each(['/usr/local/srs/dvr/../../../../etc/passwd', '../../../../etc/passwd'])('denies %s and records nothing', async (file) => {
-    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1' })).body;
+    const stream = (await api('POST', '/api/v1/streams', { name: 'cam1', dvr: true })).body;
 
     expect(await onDvr(file)).toEqual({ status: 403, text: '{"code":403}' });
     expect(await recordedFiles(stream.streamId)).toEqual([]);

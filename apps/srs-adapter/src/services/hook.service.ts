@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 
 import { hasScope, verifyServiceToken } from '@castplane/auth';
 import type { VerifyResult } from '@castplane/auth';
@@ -28,6 +28,8 @@ export interface HookServiceDeps {
   settings: { takeover: TakeoverPolicy };
   /** Set in embedded mode, where every recording lives under DVR_ROOT: on_dvr files must lie inside it. */
   dvrRoot?: string;
+  /** DVR_ROOT in both modes: recordings of streams without DVR are deleted only under it. */
+  recordingsRoot: string;
   /** Secret and issuer of the service tokens (AUTH_JWT_SECRET, AUTH_JWT_ISSUER) that may play signed streams. */
   serviceTokens: { secret: string; issuer: string };
   now?: () => number;
@@ -125,6 +127,7 @@ export class HookService {
     const stream = await this.lookup(body);
     if (body.file && !this.recordingPathAllowed(body.file)) return this.deny(body, 'invalid_recording_path', stream);
     if (!stream || !body.file) return { allow: true, reason: 'ignored' };
+    if (!stream.dvr) return this.discardRecording(stream, body.file);
     await this.recordingReady(stream, body.file, body.duration);
     return { allow: true, reason: 'recorded', streamId: stream.id };
   }
@@ -183,9 +186,21 @@ export class HookService {
   /** Refuses a path with a `..` segment and, in embedded mode, any path outside DVR_ROOT. */
   private recordingPathAllowed(file: string): boolean {
     if (file.split(/[\\/]/).includes('..')) return false;
-    if (this.deps.dvrRoot === undefined) return true;
-    const inside = relative(resolve(this.deps.dvrRoot), resolve(file));
-    return inside !== '' && !isAbsolute(inside) && inside.split(sep)[0] !== '..';
+    return this.deps.dvrRoot === undefined || isInside(this.deps.dvrRoot, file);
+  }
+
+  /**
+   * Handles a recording of a stream whose `dvr` flag is off. SRS records every stream, so the file
+   * is deleted when it lies under DVR_ROOT (the shared volume) and is never indexed.
+   */
+  private async discardRecording(stream: StreamRecord, file: string): Promise<HookDecision> {
+    if (isInside(this.deps.recordingsRoot, file)) {
+      await rm(file, { force: true });
+      this.deps.logger.info('recording discarded: DVR is off for the stream', { streamId: stream.id, file: basename(file) });
+    } else {
+      this.deps.logger.warn('recording not indexed and left in place: DVR is off and the file is outside DVR_ROOT', { streamId: stream.id, file });
+    }
+    return { allow: true, reason: 'discarded', streamId: stream.id };
   }
 
   private lookup(body: SrsHookBody): Promise<StreamRecord | undefined> {
@@ -229,4 +244,10 @@ export class HookService {
     this.deps.logger.info(`${body.action} denied`, { hook: body.action, app, stream: name, streamId: stream?.id, clientId: body.client_id, ip: body.ip, reason });
     return { allow: false, reason, streamId: stream?.id };
   }
+}
+
+/** Reports whether `file` lies strictly inside `root`. */
+function isInside(root: string, file: string): boolean {
+  const inside = relative(resolve(root), resolve(file));
+  return inside !== '' && !isAbsolute(inside) && inside.split(sep)[0] !== '..';
 }
