@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { ffprobe, freePort, stopProcess, waitFor } from '@castplane/testing';
+import { ffprobe, freePort, isListening, stopProcess, waitFor } from '@castplane/testing';
 
 import type { Harness } from './encoder-harness';
 import { makeTestMedia, readText, startHarness, waitForJobState } from './encoder-harness';
@@ -14,20 +14,6 @@ function rtmpReceiver(port: number, file: string): ChildProcess {
   return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-listen', '1', '-i', `rtmp://127.0.0.1:${port}/live/push`, '-c', 'copy', '-y', file], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-}
-
-/**
- * Reports whether a socket listens on 127.0.0.1:`port`, read from /proc/net/tcp. A test connection
- * would be taken by `ffmpeg -listen 1` as its one client.
- */
-function isListening(port: number): boolean {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .some((line) => {
-      const fields = line.trim().split(/\s+/);
-      return fields[1] === local && fields[3] === '0A';
-    });
 }
 
 describe('RTMP push per rendition', () => {

@@ -86,6 +86,7 @@ export async function startSrsAdapter(config: Readonly<SrsAdapterConfig>, option
     const embedded = new EmbeddedBackend({
       host: config.HOST, rtmpPort: config.RTMP_PORT, mediaRoot: config.MEDIA_ROOT, dvrRoot: config.DVR_ROOT, ffmpeg: config.FFMPEG_PATH,
       hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS, hlsListSize: config.HLS_LIST_SIZE, logger, hooks: () => hooks,
+      takeover: () => defaults.takeover,
     });
     media = embedded;
     runtime.ports.rtmp = await embedded.listen();

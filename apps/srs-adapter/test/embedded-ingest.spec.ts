@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 
 import { ffprobe, publishTestSource, waitFor } from '@castplane/testing';
 
-import { startTestAdapter } from './helpers';
+import { apiCall, startTestAdapter } from './helpers';
 import type { TestAdapter } from './helpers';
 
 let t: TestAdapter;
@@ -23,14 +23,7 @@ afterAll(async () => {
   await t.stop();
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const call = (method: string, path: string, body?: unknown) => apiCall(t, method, path, body);
 
 async function createStream(name: string, extra: Record<string, unknown> = {}) {
   const created = await call('POST', '/api/v1/streams', { name, ...extra });

@@ -65,3 +65,13 @@ export async function startTestAdapter(extra: Record<string, string> = {}): Prom
     },
   };
 }
+
+/** Calls the adapter's API with the admin token and returns the status and the JSON body. */
+export async function apiCall(t: TestAdapter, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${t.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}

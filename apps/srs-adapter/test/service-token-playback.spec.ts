@@ -6,21 +6,14 @@ import { join } from 'node:path';
 import { signServiceToken } from '@castplane/auth';
 import { TEST_JWT_SECRET, ffprobe, publishTestSource, tempDir, testToken, waitFor } from '@castplane/testing';
 
-import { startTestAdapter } from './helpers';
+import { apiCall, startTestAdapter } from './helpers';
 import type { TestAdapter } from './helpers';
 
 let t: TestAdapter;
 let publisher: ChildProcess | undefined;
 let stream: Record<string, any>;
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const call = (method: string, path: string, body?: unknown) => apiCall(t, method, path, body);
 
 function rtmpPlayUrl(token: string): string {
   return `${t.rtmp}/live/${stream.stream.name}?token=${token}`;

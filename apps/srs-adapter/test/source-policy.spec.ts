@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 
-import { baseTestEnv, freePort, waitFor } from '@castplane/testing';
+import { baseTestEnv, freePort, isListening, waitFor } from '@castplane/testing';
 
 import { loadConfigFromEnv } from '../src/config';
-import { startTestAdapter } from './helpers';
+import { apiCall, startTestAdapter } from './helpers';
 import type { TestAdapter } from './helpers';
 
 let strict: TestAdapter;
@@ -26,25 +25,7 @@ afterAll(async () => {
   await open.stop();
 });
 
-async function call(t: TestAdapter, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
-
-/**
- * Reports whether 127.0.0.1:`port` is in the LISTEN state, read from /proc/net/tcp (Linux). A test
- * connection is not used, because ffmpeg's RTMP listen mode serves only the first client.
- */
-function isListening(port: number): boolean {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .some((line) => line.trim().split(/\s+/)[1] === local && line.trim().split(/\s+/)[3] === '0A');
-}
+const call = apiCall;
 
 async function createStream(t: TestAdapter, name: string): Promise<Record<string, any>> {
   const created = await call(t, 'POST', '/api/v1/streams', { name, reconnectWindowSeconds: 0 });

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,20 @@ export async function startOwnRedis(port?: number): Promise<OwnRedis> {
     process: child,
     stop: () => stopProcess(child).then(() => rmSync(dir, { recursive: true, force: true })),
   };
+}
+
+/**
+ * Reports whether a socket listens on 127.0.0.1:`port`, read from /proc/net/tcp (Linux). Unlike
+ * {@link canConnect} it opens no connection, which `ffmpeg -listen 1` would take as its one client.
+ */
+export function isListening(port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[1] === local && fields[3] === '0A';
+    });
 }
 
 /** Resolves true when a TCP connection to 127.0.0.1:`port` opens. */

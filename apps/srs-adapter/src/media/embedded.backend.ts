@@ -39,7 +39,12 @@ export interface EmbeddedOptions {
   hlsListSize: number;
   logger: Logger;
   hooks: () => HookService;
+  /** The current takeover policy; `kick` lets a second publisher replace the live one. */
+  takeover: () => 'reject' | 'kick';
 }
+
+/** How long a takeover waits for the kicked publisher's socket to close. */
+const TAKEOVER_CLOSE_MS = 5000;
 
 /** Directory of the live HLS remux of a stream; a dot folder, so `/media` never serves it. */
 export function liveHlsDir(mediaRoot: string, app: string, name: string): string {
@@ -58,6 +63,10 @@ export class EmbeddedBackend implements MediaBackend {
   private readonly nms: NmsServer;
   private readonly server: Server;
   private readonly allowed = new Set<string>();
+  /** Publishers whose publish was already allowed by a takeover, before node-media-server saw them. */
+  private readonly decided = new Set<string>();
+  /** RTMP sockets whose close node-media-server has already handled. */
+  private readonly closedSockets = new WeakSet<Socket>();
   private readonly recorders = new Map<string, FlvRecorder>();
   private readonly remuxers = new Map<string, HlsRemuxer>();
   private readonly listeners: [string, (session: NmsSession) => void][];
@@ -70,7 +79,7 @@ export class EmbeddedBackend implements MediaBackend {
       else options.logger.debug('node-media-server', { detail: message });
     };
     this.nms = new NodeMediaServer({ bind: options.host, rtmp: { port: options.rtmpPort || 1 }, webadmin: { enable: false } });
-    this.server = createServer((socket) => acceptRtmp(socket));
+    this.server = createServer((socket) => this.acceptRtmp(socket));
     this.listeners = [
       ['prePublish', (session) => this.prePublish(session)],
       ['prePlay', (session) => this.prePlay(session)],
@@ -105,6 +114,55 @@ export class EmbeddedBackend implements MediaBackend {
     nmsContext.sessions.set(session.id, session);
   }
 
+  /** Runs an RTMP connection with the adapter's stream name rule in place of node-media-server's. */
+  private acceptRtmp(socket: Socket): void {
+    const session = new RtmpSession(socket);
+    session.run();
+    // Registered after run(), so it fires after node-media-server has ended the session.
+    socket.once('close', () => this.closedSockets.add(socket));
+    session.rtmp.onConnectCallback = (req) => {
+      if (!bindStreamPath(session, req.app, req.name)) return void socket.end();
+      session.streamHost = req.host;
+      session.streamQuery = req.query;
+    };
+    const push = session.rtmp.onPushCallback;
+    session.rtmp.onPushCallback = () => {
+      const current = session.broadcast.publisher;
+      if (this.options.takeover() !== 'kick' || !current?.socket || current === session) return push();
+      void this.takeOver(session, socket, current.socket, push);
+    };
+    nmsContext.sessions.set(session.id, session);
+  }
+
+  /**
+   * Lets a second publisher replace the live one. node-media-server rejects a second publisher as
+   * busy before an async decision could kick the first, so the decision comes first here: an
+   * allowed publish kicks the live publisher, waits for its socket to close, then publishes.
+   */
+  private async takeOver(session: NmsRtmpSession, socket: Socket, previous: Socket, push: () => void): Promise<void> {
+    socket.pause();
+    try {
+      const decision = await this.options.hooks().onPublish(this.hookBody(session, 'on_publish'));
+      if (!decision.allow) return void socket.destroy();
+      // `closed` turns true before the close event, so node-media-server's own close handling is
+      // tracked instead: the broadcast frees the publisher slot there.
+      if (!this.closedSockets.has(previous)) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('the kicked publisher did not disconnect')), TAKEOVER_CLOSE_MS);
+          previous.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      this.decided.add(session.id);
+      push();
+    } catch (error) {
+      this.options.logger.warn('publish takeover failed', { clientId: session.id, err: error instanceof Error ? error.message : String(error) });
+      socket.destroy();
+    }
+  }
+
   hookBody(session: NmsSession, action: string, protocol?: SrsHookBody['protocol']): SrsHookBody {
     const query = new URLSearchParams(session.streamQuery as Record<string, string>).toString();
     return {
@@ -124,6 +182,7 @@ export class EmbeddedBackend implements MediaBackend {
   private prePublish(session: NmsSession): void {
     const socket = session.socket;
     if (!socket) return;
+    if (this.decided.delete(session.id)) return this.admitPublisher(session, socket);
     socket.pause();
     this.options.hooks().onPublish(this.hookBody(session, 'on_publish'))
       .then((decision) => (decision.allow ? this.admitPublisher(session, socket) : socket.destroy()))
@@ -281,18 +340,6 @@ function bindStreamPath(session: NmsRtmpSession | NmsFlvSession, app: string, na
   session.broadcast = nmsContext.broadcasts.get(path) ?? new BroadcastServer(path);
   nmsContext.broadcasts.set(path, session.broadcast);
   return true;
-}
-
-/** Runs an RTMP connection with the adapter's stream name rule in place of node-media-server's. */
-function acceptRtmp(socket: Socket): void {
-  const session = new RtmpSession(socket);
-  session.run();
-  session.rtmp.onConnectCallback = (req) => {
-    if (!bindStreamPath(session, req.app, req.name)) return void socket.end();
-    session.streamHost = req.host;
-    session.streamQuery = req.query;
-  };
-  nmsContext.sessions.set(session.id, session);
 }
 
 function closeSession(session: NmsSession): void {

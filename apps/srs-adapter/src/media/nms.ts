@@ -30,7 +30,10 @@ export interface NmsSession {
 export interface NmsRtmpSession extends NmsSession {
   streamHost?: string;
   broadcast: NmsBroadcast;
-  rtmp: { onConnectCallback(req: { app: string; name: string; host?: string; query: Record<string, string | string[]> }): void };
+  rtmp: {
+    onConnectCallback(req: { app: string; name: string; host?: string; query: Record<string, string | string[]> }): void;
+    onPushCallback(): void;
+  };
   run(): void;
 }
 
