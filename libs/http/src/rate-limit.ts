@@ -52,9 +52,11 @@ export class RateLimiter {
   private lastOutageLog = 0;
   private readonly windows = new Map<string, WindowState>();
   private readonly margin: number;
+  private readonly maxText: string;
 
   constructor(private readonly options: RateLimitOptions) {
     this.margin = Math.max(10, Math.ceil(options.max / 10));
+    this.maxText = String(options.max);
   }
 
   identity(req: Request): string {
@@ -63,32 +65,50 @@ export class RateLimiter {
 
   /** Counts one request and returns the shared count (estimated far from the limit). */
   async hit(identity: string, now = Date.now()): Promise<{ count: number; reset: number }> {
-    const windowMs = this.options.windowSeconds * 1000;
-    const window = Math.floor(now / windowMs);
-    const reset = Math.ceil(((window + 1) * windowMs) / 1000);
+    return this.hitLocally(identity, now) ?? this.hitRedis(identity, now);
+  }
+
+  /**
+   * Counts the request in memory when the principal is far from its limit and returns its
+   * estimated count. Returns undefined when the request must be counted in Redis.
+   */
+  private hitLocally(identity: string, now: number): { count: number; reset: number } | undefined {
+    const state = this.windowState(identity, now);
+    const estimate = state.known + state.flushingCount + state.pending + 1;
+    if (state.known <= 0 || this.options.max - estimate <= this.margin) return undefined;
+    state.pending += 1;
+    this.scheduleFlush(identity, state);
+    return { count: estimate, reset: this.resetOf(state.window) };
+  }
+
+  private async hitRedis(identity: string, now: number): Promise<{ count: number; reset: number }> {
+    const state = this.windowState(identity, now);
+    const increment = state.pending + 1;
+    state.pending = 0;
+    try {
+      state.known = await this.increment(identity, state.window, increment);
+    } catch (error) {
+      state.pending += increment - 1;
+      throw error;
+    }
+    return { count: state.known, reset: this.resetOf(state.window) };
+  }
+
+  /** Returns the counts of the identity's current window, starting a new window when it changed. */
+  private windowState(identity: string, now: number): WindowState {
+    const window = Math.floor(now / (this.options.windowSeconds * 1000));
     let state = this.windows.get(identity);
     if (!state || state.window !== window) {
       state = { window, known: 0, pending: 0, flushingCount: 0 };
       this.windows.set(identity, state);
       this.evictOld(window);
     }
+    return state;
+  }
 
-    const estimate = state.known + state.flushingCount + state.pending + 1;
-    if (state.known > 0 && this.options.max - estimate > this.margin) {
-      state.pending += 1;
-      this.scheduleFlush(identity, state);
-      return { count: estimate, reset };
-    }
-
-    const increment = state.pending + 1;
-    state.pending = 0;
-    try {
-      state.known = await this.increment(identity, window, increment);
-    } catch (error) {
-      state.pending += increment - 1;
-      throw error;
-    }
-    return { count: state.known, reset };
+  /** Returns the end of a window in epoch seconds, the value of `X-Rate-Limit-Reset`. */
+  private resetOf(window: number): number {
+    return Math.ceil(((window + 1) * this.options.windowSeconds * 1000) / 1000);
   }
 
   private async increment(identity: string, window: number, by: number): Promise<number> {
@@ -132,37 +152,50 @@ export class RateLimiter {
     }
   }
 
+  /**
+   * Returns the middleware. A request counted in memory continues without waiting for a promise,
+   * and only a request that goes to Redis waits for it.
+   */
   middleware() {
-    return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-      const { max } = this.options;
-      res.setHeader('X-Rate-Limit-Limit', String(max));
-      let usage: { count: number; reset: number };
-      try {
-        usage = await this.hit(this.identity(req));
-      } catch (error) {
-        this.logOutage(error);
-        const reset = Math.ceil(Date.now() / 1000) + this.options.windowSeconds;
-        res.setHeader('X-Rate-Limit-Remaining', String(max));
-        res.setHeader('X-Rate-Limit-Reset', String(reset));
-        if (READ_METHODS.has(req.method)) return next();
-        return next(new AppError('unavailable', 'rate limiting is unavailable; retry shortly'));
-      }
-
-      const remaining = Math.max(0, max - usage.count);
-      res.setHeader('X-Rate-Limit-Remaining', String(remaining));
-      res.setHeader('X-Rate-Limit-Reset', String(usage.reset));
-      if (usage.count > max) {
-        const retryAfter = Math.max(1, usage.reset - Math.floor(Date.now() / 1000));
-        return next(
-          new AppError('resource_exhausted', `rate limit of ${max} requests per ${this.options.windowSeconds} s exceeded`, {
-            status: 429,
-            headers: { 'Retry-After': String(retryAfter) },
-            details: [{ field: limitedBy(req), message: `more than ${max} requests in ${this.options.windowSeconds} s, retry in ${retryAfter} s` }],
-          }),
-        );
-      }
-      next();
+    return (req: Request, res: Response, next: NextFunction): void | Promise<void> => {
+      res.setHeader('X-Rate-Limit-Limit', this.maxText);
+      const identity = this.identity(req);
+      const now = Date.now();
+      const usage = this.hitLocally(identity, now);
+      if (usage) return this.decide(req, res, next, usage);
+      return this.hitRedis(identity, now).then(
+        (counted) => this.decide(req, res, next, counted),
+        (error: unknown) => this.failOpen(req, res, next, error),
+      );
     };
+  }
+
+  /** Sets the remaining budget and rejects with 429 once the count is past the limit. */
+  private decide(req: Request, res: Response, next: NextFunction, usage: { count: number; reset: number }): void {
+    const { max } = this.options;
+    res.setHeader('X-Rate-Limit-Remaining', String(Math.max(0, max - usage.count)));
+    res.setHeader('X-Rate-Limit-Reset', String(usage.reset));
+    if (usage.count <= max) return next();
+
+    const retryAfter = Math.max(1, usage.reset - Math.floor(Date.now() / 1000));
+    next(
+      new AppError('resource_exhausted', `rate limit of ${max} requests per ${this.options.windowSeconds} s exceeded`, {
+        status: 429,
+        headers: { 'Retry-After': String(retryAfter) },
+        details: [{ field: limitedBy(req), message: `more than ${max} requests in ${this.options.windowSeconds} s, retry in ${retryAfter} s` }],
+      }),
+    );
+  }
+
+  /** Lets reads through and rejects writes with 503 while Redis cannot be reached. */
+  private failOpen(req: Request, res: Response, next: NextFunction, error: unknown): void {
+    const { max } = this.options;
+    this.logOutage(error);
+    const reset = Math.ceil(Date.now() / 1000) + this.options.windowSeconds;
+    res.setHeader('X-Rate-Limit-Remaining', String(max));
+    res.setHeader('X-Rate-Limit-Reset', String(reset));
+    if (READ_METHODS.has(req.method)) return next();
+    next(new AppError('unavailable', 'rate limiting is unavailable; retry shortly'));
   }
 
   private logOutage(error: unknown): void {

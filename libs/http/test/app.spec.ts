@@ -186,6 +186,11 @@ describe('security headers', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
+
+  it('forbids every content source and framing', async () => {
+    const res = await request(app.url).get('/health');
+    expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+  });
 });
 
 describe('GET /openapi.json', () => {

@@ -1,10 +1,11 @@
 import type { Writable } from 'node:stream';
 
-import { MESSAGE } from 'triple-beam';
+import { configure } from 'safe-stable-stringify';
+import { LEVEL, MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import Transport from 'winston-transport';
 
-import { redact } from './redact';
+import { redact, redactField } from './redact';
 
 export type Logger = winston.Logger;
 
@@ -72,6 +73,18 @@ class BatchedStreamTransport extends Transport {
 
 const RESERVED = new Set(['level', 'message', 'service', 'version', 'env', 'time']);
 
+// The serializer of logform's `json()` format (logform 2.7) with its default options: keys sorted,
+// circular references written as "[Circular]", and BigInt values written as strings.
+const stringifyLine = configure({});
+
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+function noop(): void {}
+
+type Info = Record<string | symbol, unknown>;
+
 /**
  * Creates the service logger: winston JSON lines with `service`, `level`, `time`, `msg` and the
  * caller's fields, every one passed through {@link redact} before it is written.
@@ -79,33 +92,59 @@ const RESERVED = new Set(['level', 'message', 'service', 'version', 'env', 'time
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = (options.secrets ?? []).filter((secret) => secret.length >= 6);
 
-  const shape = winston.format((info) => {
-    const { level, message, ...fields } = info as Record<string | symbol, unknown>;
-    const clean = redact(fields, secrets) as Record<string, unknown>;
+  const line = winston.format((info) => {
+    const fields = info as Info;
     const entry: Record<string, unknown> = {
       time: new Date().toISOString(),
-      level,
+      level: fields.level,
       service: options.service,
-      msg: typeof message === 'string' ? redact(message, secrets) : redact(message, secrets),
+      msg: redact(fields.message, secrets),
     };
     if (options.version) entry.version = options.version;
     if (options.env) entry.env = options.env;
-    for (const [key, value] of Object.entries(clean)) {
-      if (!RESERVED.has(key)) entry[key] = value;
+    // The caller's fields, redacted as redact() would redact a copy of them, except the reserved
+    // names, which the logger sets itself.
+    for (const key of Object.keys(fields)) {
+      if (!RESERVED.has(key)) entry[key] = redactField(key, fields[key], secrets);
     }
-    const out = info as Record<string | symbol, unknown>;
-    for (const key of Object.keys(out)) delete out[key];
-    Object.assign(out, entry, { level, message: entry.msg });
-    delete out.message;
+    fields[MESSAGE] = stringifyLine(entry, bigintAsString);
     return info;
   });
 
   const transport = new BatchedStreamTransport(options.stream ?? process.stdout);
-
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(shape(), winston.format.json()),
+    format: line(),
     transports: [transport],
     exitOnError: false,
   });
+  writeDirectly(logger, transport);
+  return logger;
+}
+
+/**
+ * Replaces the logger's stream `write`, which child loggers call too, with a direct call into
+ * the transport. Winston 3 otherwise passes every entry through two object-mode streams (the
+ * logger's Transform and the transport's Writable), and formats entries that the level then
+ * drops. The checks kept here are the ones those streams made: `silent`, the logger level
+ * compared with the entry's level, and uncaught-exception entries, which this transport does not
+ * handle.
+ * NOTE: a transport added later with `logger.add()` receives nothing, because entries no longer
+ * flow through the logger's stream.
+ */
+function writeDirectly(logger: Logger, transport: BatchedStreamTransport): void {
+  const direct = (info: Info): boolean => {
+    if (logger.silent || info.exception === true) return true;
+    const level = (info[LEVEL] ?? info.level) as string;
+    const levels = logger.levels;
+    if (levels[level] === undefined) {
+      console.error('[winston] Unknown logger level: %s', level);
+      return true;
+    }
+    if (!(levels[logger.level] >= levels[level])) return true;
+    const formatted = logger.format.transform(info as winston.Logform.TransformableInfo, logger.format.options);
+    if (formatted) transport.log(formatted as Info, noop);
+    return true;
+  };
+  Object.defineProperty(logger, 'write', { value: direct, writable: true, configurable: true });
 }

@@ -32,18 +32,32 @@ const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
 // rtmp://host/app/<stream key> style URLs and user:password@ credentials.
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi;
 
+// Every text that one of the four patterns above can match contains one of these substrings, so
+// a text without any of them is returned unchanged after one scan instead of four.
+const MAY_CARRY_CREDENTIALS = /=|Bearer|Basic|eyJ|:\/\//;
+
 function normalise(key: string): string {
   return key.toLowerCase().replace(/[-_]/g, '');
 }
 
+// Field names seen in log entries are mostly the same few dozen, so their verdicts are kept. The
+// bound keeps entries with caller-chosen keys from growing the map without limit.
+const secretKeyVerdicts = new Map<string, boolean>();
+const MAX_CACHED_KEYS = 2000;
+
 /** Reports whether a field name is one whose value is always secret. */
 export function isSecretKey(key: string): boolean {
+  const cached = secretKeyVerdicts.get(key);
+  if (cached !== undefined) return cached;
   const name = normalise(key);
-  return SECRET_KEYS.has(name) || SECRET_SUFFIXES.some((suffix) => name.endsWith(suffix));
+  const secret = SECRET_KEYS.has(name) || SECRET_SUFFIXES.some((suffix) => name.endsWith(suffix));
+  if (secretKeyVerdicts.size < MAX_CACHED_KEYS) secretKeyVerdicts.set(key, secret);
+  return secret;
 }
 
 /** Removes credentials from free text: query-string keys, bearer tokens, JWTs and URL passwords. */
 export function redactText(text: string): string {
+  if (!MAY_CARRY_CREDENTIALS.test(text)) return text;
   return text
     .replace(SECRET_QUERY, `$1${REDACTED}`)
     .replace(BEARER, `$1 ${REDACTED}`)
@@ -72,18 +86,24 @@ export function redact(value: unknown, extraSecrets: readonly string[] = [], dep
 
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    copy[key] =
-      isSecretKey(key) && item !== undefined && item !== null && item !== ''
-        ? REDACTED
-        : redact(item, extraSecrets, depth + 1);
+    copy[key] = redactField(key, item, extraSecrets, depth + 1);
   }
   return copy;
+}
+
+/**
+ * Returns the value of the field `key` as {@link redact} writes it in a copy of the object that
+ * contains it, where `depth` is the depth of the value.
+ */
+export function redactField(key: string, value: unknown, extraSecrets: readonly string[] = [], depth = 1): unknown {
+  const filled = value !== undefined && value !== null && value !== '';
+  return isSecretKey(key) && filled ? REDACTED : redact(value, extraSecrets, depth);
 }
 
 function redactString(text: string, extraSecrets: readonly string[]): string {
   let result = redactText(text);
   for (const secret of extraSecrets) {
-    if (secret.length >= 6) result = result.split(secret).join(REDACTED);
+    if (secret.length >= 6 && result.includes(secret)) result = result.split(secret).join(REDACTED);
   }
   return result;
 }
