@@ -4,6 +4,11 @@
 set -euo pipefail
 port="$1"
 dir="$2"
+# Another server on the port would answer the readiness check below in this one's place.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "port $port is already in use; pick another" >&2
+  exit 1
+fi
 mkdir -p "$dir"
 redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --dir "$dir" \
   --appendonly yes --save '' --daemonize no --logfile "$dir/redis.log" >/dev/null 2>&1 &
