@@ -30,6 +30,7 @@ export const configSchema = baseEnvSchema.keys({
   LIVEKIT_WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(5000),
   LIVEKIT_ENCODER_TIMEOUT_MS: Joi.number().integer().min(500).max(120000).default(15000),
   LIVEKIT_EGRESS_ENDING_TIMEOUT_MS: Joi.number().integer().min(1000).max(3600000).default(120000),
+  LIVEKIT_RECORDING_RETENTION_DAYS: Joi.number().integer().min(1).max(3650).default(30),
 });
 
 export const SECRETS = [...BASE_SECRETS, 'LIVEKIT_API_SECRET'] as const;
@@ -59,6 +60,8 @@ export interface LivekitServerConfig extends BaseConfig {
   LIVEKIT_ENCODER_TIMEOUT_MS: number;
   /** How long a recording may stay `ending` without the encoder reporting its end before it is marked failed. */
   LIVEKIT_EGRESS_ENDING_TIMEOUT_MS: number;
+  /** Days an ended recording stays listed before it is removed from Redis (its file stays). */
+  LIVEKIT_RECORDING_RETENTION_DAYS: number;
 }
 
 /** Splits the comma list of webhook URLs; an empty value turns webhooks off. */

@@ -73,6 +73,7 @@ export async function startLivekitServer(config: Readonly<LivekitServerConfig>, 
   const recordingStore = new RecordingStore(redis, prefix, config.LIVEKIT_EGRESS_ENDING_TIMEOUT_MS);
   const recordings = new RecordingService(recordingStore, rooms, encoder, events, logger, {
     encoderTimeoutMs: config.LIVEKIT_ENCODER_TIMEOUT_MS,
+    retentionDays: config.LIVEKIT_RECORDING_RETENTION_DAYS,
   });
   rooms.beforeEnd = (room) => recordings.stopIfRunning(room.activeRecording);
   const tokens = new TokenService({

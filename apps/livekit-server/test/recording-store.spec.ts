@@ -73,6 +73,22 @@ describe('RecordingStore', () => {
     await closeRedis(redis);
   });
 
+  it('prunes only recordings that ended before the cutoff', async () => {
+    const day = 86400_000;
+    const now = Date.now();
+    await store.create({ ...recordingFor('room-old', 'EG_old', 'rec-old'), status: 'complete', endedAtMs: now - 40 * day });
+    await store.create({ ...recordingFor('room-new', 'EG_new', 'rec-new'), status: 'failed', endedAtMs: now - day });
+    await store.create({ ...recordingFor('room-run', 'EG_run', 'rec-run'), status: 'active', createdAtMs: now - 40 * day });
+
+    const removed = await store.pruneEnded(now - 30 * day);
+
+    expect(removed).toEqual(['EG_old']);
+    expect(await store.getRecording('EG_old')).toBeUndefined();
+    expect((await store.listRecordings()).map((recording) => recording.egressId).sort()).toEqual(['EG_new', 'EG_run']);
+    expect(await store.findByJobOrPark('rec-old', startedEvent('rec-old'))).toBeUndefined();
+    expect(await store.findByJobOrPark('rec-run', startedEvent('rec-run'))).toBe('EG_run');
+  });
+
   it('returns parked events on create', async () => {
     const event = startedEvent('rec-early');
 

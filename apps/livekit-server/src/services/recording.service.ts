@@ -20,7 +20,12 @@ export interface StartRecordingInput {
 export interface RecordingOptions {
   /** How long `record.start` and `record.stop` may take. */
   encoderTimeoutMs: number;
+  /** How long an ended recording stays listed, in days. */
+  retentionDays: number;
 }
+
+/** How often a replica removes recordings past the retention. */
+const PRUNE_INTERVAL_MS = 3600_000;
 
 const STOPPABLE: readonly RecordingStatus[] = ['starting', 'active'];
 
@@ -33,6 +38,7 @@ const STOPPABLE: readonly RecordingStatus[] = ['starting', 'active'];
 export class RecordingService {
   private sweeper?: NodeJS.Timeout;
   private sweeping = false;
+  private lastPrune = 0;
 
   constructor(
     private readonly store: RecordingStore,
@@ -224,6 +230,13 @@ export class RecordingService {
     return due.length;
   }
 
+  /** Removes recordings that ended more than the retention ago, and returns how many. */
+  async pruneExpired(nowMs = Date.now()): Promise<number> {
+    const removed = await this.store.pruneEnded(nowMs - this.options.retentionDays * 86400_000);
+    if (removed.length > 0) this.logger.info('ended recordings past the retention removed', { count: removed.length });
+    return removed.length;
+  }
+
   startSweeper(intervalMs: number): void {
     this.sweeper = setInterval(() => void this.tick(), intervalMs);
     this.sweeper.unref();
@@ -239,6 +252,10 @@ export class RecordingService {
     this.sweeping = true;
     try {
       await this.failOverdue();
+      if (Date.now() - this.lastPrune >= PRUNE_INTERVAL_MS) {
+        this.lastPrune = Date.now();
+        await this.pruneExpired();
+      }
     } catch (error) {
       this.logger.warn('overdue recording sweep failed', { err: error instanceof Error ? error.message : String(error) });
     } finally {

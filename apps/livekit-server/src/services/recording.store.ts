@@ -118,7 +118,6 @@ export class RecordingStore {
     return json ? (JSON.parse(json) as RecordingRecord) : undefined;
   }
 
-  // NOTE: lists every recording ever stored; old entries are not expired yet.
   async listRecordings(): Promise<RecordingRecord[]> {
     const values = await this.redis.hvals(this.recordingsKey);
     return values.map((json) => JSON.parse(json) as RecordingRecord).sort((a, b) => a.createdAtMs - b.createdAtMs);
@@ -156,6 +155,23 @@ export class RecordingStore {
       if (swapped === 1) return { recording: next, changed: true };
     }
     throw new Error(`recording ${egressId} kept changing during an update`);
+  }
+
+  /**
+   * Removes recordings that ended (`complete` or `failed`) before `cutoffMs`, with their job index
+   * entries, and returns their ids. The files stay where the encoder wrote them.
+   */
+  async pruneEnded(cutoffMs: number): Promise<string[]> {
+    const old = (await this.listRecordings()).filter(
+      (recording) => FINAL_RECORDING_STATUSES.includes(recording.status) && recording.endedAtMs > 0 && recording.endedAtMs < cutoffMs,
+    );
+    if (old.length === 0) return [];
+    await this.redis
+      .multi()
+      .hdel(this.recordingsKey, ...old.map((recording) => recording.egressId))
+      .hdel(this.jobsKey, ...old.map((recording) => recording.encoderJobId))
+      .exec();
+    return old.map((recording) => recording.egressId);
   }
 
   /** Returns the ids of `ending` recordings whose deadline is at or before `nowMs`. */
