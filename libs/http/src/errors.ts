@@ -40,6 +40,13 @@ export function toAppError(error: unknown): AppError {
     case 'request.aborted':
       return new AppError('malformed', 'the request was aborted by the client');
   }
+  // The router could not percent-decode a path parameter. Its message quotes the raw value, which
+  // may be a stream key, so neither the answer nor the log repeats it.
+  if (error instanceof URIError && (error as URIError & { status?: number }).status === 400) {
+    return new AppError('invalid_argument', 'the path contains an invalid percent-encoding', {
+      details: [{ field: 'path', message: 'invalid percent-encoding' }],
+    });
+  }
   // Other client errors from the body parser, such as a gzip body that does not inflate.
   if (parserError?.expose && parserError.status && parserError.status >= 400 && parserError.status < 500) {
     return new AppError('malformed', 'the request body could not be read', {

@@ -12,10 +12,18 @@ export interface RequestSchemas {
 
 const PARTS = ['params', 'query', 'body'] as const;
 
-const PREFERENCES: Joi.ValidationOptions = {
+/** The joi options of every request check. */
+export const VALIDATION_PREFERENCES: Joi.ValidationOptions = {
   abortEarly: false,
   convert: true,
   errors: { wrap: { label: false } },
+  // joi's own pattern messages quote the rejected value, which may be a token or a key.
+  messages: {
+    'string.pattern.base': '{{#label}} does not match the required pattern',
+    'string.pattern.name': '{{#label}} does not match the {{#name}} pattern',
+    'string.pattern.invert.base': '{{#label}} matches a pattern it must not match',
+    'string.pattern.invert.name': '{{#label}} matches the {{#name}} pattern, which it must not',
+  },
 };
 
 type Check = (input: unknown) => Joi.ValidationResult;
@@ -111,14 +119,14 @@ function compileStringKeys(schema: Joi.Schema): ((input: Record<string, unknown>
 }
 
 /**
- * Returns a joi validation function with {@link PREFERENCES} attached to the schema once. Joi
+ * Returns a joi validation function with {@link VALIDATION_PREFERENCES} attached to the schema once. Joi
  * merges preferences given to `validate` on every call, but caches those set on the schema, which
  * measured about half the time for a one-key params schema (joi 18.3). A schema that sets its own top-level preferences gets them
  * per call instead, because `prefs()` would let ours override them where per-call options do not.
  */
 function withJoi(schema: Joi.Schema): Check {
-  if (schema.describe().preferences) return (input) => schema.validate(input, PREFERENCES);
-  const withPreferences = schema.prefs(PREFERENCES);
+  if (schema.describe().preferences) return (input) => schema.validate(input, VALIDATION_PREFERENCES);
+  const withPreferences = schema.prefs(VALIDATION_PREFERENCES);
   return (input) => withPreferences.validate(input);
 }
 

@@ -83,6 +83,25 @@ describe('authentication', () => {
 });
 
 describe('input errors', () => {
+  it('answers a pattern failure without the rejected value', async () => {
+    const res = await request(app.url)
+      .post('/api/items')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ name: 'SECRET_VALUE!', size: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.details).toEqual([expect.objectContaining({ field: 'body.name', message: 'name does not match the required pattern' })]);
+    expect(JSON.stringify(res.body)).not.toContain('SECRET_VALUE');
+  });
+
+  it('answers a bad percent-encoding in the path with 400 and logs no value', async () => {
+    const res = await request(app.url).get('/api/items/SECRETKEY%ZZ').set('Authorization', `Bearer ${adminToken}`);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid_argument');
+    expect(res.body.details).toEqual([{ field: 'path', message: 'invalid percent-encoding' }]);
+    expect(JSON.stringify(res.body)).not.toContain('SECRETKEY');
+    expect(app.logs.output).not.toContain('SECRETKEY');
+  });
+
   it('answers invalid JSON with 400 malformed naming the body', async () => {
     const res = await request(app.url)
       .post('/api/items')

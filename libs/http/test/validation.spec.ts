@@ -4,7 +4,9 @@ import { Joi } from '@castplane/config';
 import type { AppError } from '@castplane/errors';
 import { validateRequest } from '@castplane/http';
 
-const OPTIONS: Joi.ValidationOptions = { abortEarly: false, convert: true, errors: { wrap: { label: false } } };
+import { VALIDATION_PREFERENCES } from '../src/validation';
+
+const OPTIONS = VALIDATION_PREFERENCES;
 
 const SCHEMAS: Record<string, Joi.ObjectSchema> = {
   pattern: Joi.object({ id: Joi.string().pattern(/^[a-z0-9-]{1,64}$/).required() }),
