@@ -55,6 +55,17 @@ describe('configuration, regions, tokens and client stats', () => {
       expect(JSON.stringify(response.body)).not.toContain(LIVEKIT_SECRET);
     });
 
+    it.each(['http://169.254.169.254/', 'http://[fe80::1]:7880'])('rejects livekitUrl %s and changes nothing', async (livekitUrl) => {
+      const before = (await api().get('/api/livekit/config')).body;
+      const response = await api().put('/api/livekit/config').send({ livekitUrl, defaultTokenTtlSeconds: 77 });
+      const after = (await api().get('/api/livekit/config')).body;
+
+      expect(response.status).toBe(400);
+      expect(response.body.details[0].field).toBe('body.livekitUrl');
+      expect(after.livekitUrl).toBe(before.livekitUrl);
+      expect(after.defaultTokenTtlSeconds).toBe(before.defaultTokenTtlSeconds);
+    });
+
     it('persists a change in Redis and reports what changed', async () => {
       const response = await api()
         .put('/api/livekit/config')

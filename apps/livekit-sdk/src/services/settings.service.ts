@@ -1,4 +1,5 @@
 import { AppError, invalidArgument } from '@castplane/errors';
+import { checkOutboundUrl, parseHostList } from '@castplane/http';
 import type { Logger } from '@castplane/logging';
 import type { Redis } from '@castplane/redis';
 
@@ -31,6 +32,8 @@ export type SettingsPatch = Partial<Omit<Settings, 'defaultRoom' | 'webhook'>> &
 type StoredPatch = Omit<SettingsPatch, 'apiSecret'> & { apiSecretSealed?: string; apiSecret?: string };
 
 const RELOAD_INTERVAL_MS = 5000;
+
+const LIVEKIT_URL_POLICY = { allowList: parseHostList('*') };
 
 /**
  * Holds the effective settings in memory for synchronous reads (every SDK call needs the target)
@@ -120,6 +123,9 @@ export class SettingsService {
   /** Merges `patch` into the stored settings and returns each changed key with its old and new value. */
   async update(patch: SettingsPatch): Promise<Record<string, { from: unknown; to: unknown }>> {
     if (patch.apiSecret !== undefined && !this.deps.secretBox) throw secretKeyMissing();
+    // Every SDK call sends a signed admin token to this URL, so cloud metadata and link-local
+    // addresses are refused. Loopback and private hosts stay allowed for a local LiveKit.
+    if (patch.livekitUrl !== undefined) await checkOutboundUrl(patch.livekitUrl, LIVEKIT_URL_POLICY, { field: 'body.livekitUrl' });
     const before = flatten(this.current());
     const merged: SettingsPatch = {
       ...this.stored,
