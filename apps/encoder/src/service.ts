@@ -49,9 +49,8 @@ export async function startEncoder(config: Readonly<EncoderConfig>, options: Sta
   const profiles = new ProfileService(runtime.redis, keys, () => jobs.profilesInUse());
   settings.attachProfiles(profiles);
   const outbound = {
-    allowList: parseHostList(config.ENCODER_ALLOWED_HOSTS),
-    alwaysAllowed: parseHostList(new URL(config.MEDIA_RTMP_URL).hostname),
-    setting: 'ENCODER_ALLOWED_HOSTS',
+    policy: { allowList: parseHostList(config.ENCODER_ALLOWED_HOSTS), setting: 'ENCODER_ALLOWED_HOSTS' },
+    mediaServer: config.MEDIA_RTMP_URL,
   };
   const configs = new StreamConfigService(runtime.redis, keys, profiles, settings, mediaRoot, outbound);
   const transcodes = new TranscodeService(runtime.redis, keys, configs, jobs, runtime.logger, config.MEDIA_RTMP_URL);

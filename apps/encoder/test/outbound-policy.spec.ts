@@ -37,6 +37,15 @@ describe('encoder outbound URL policy', () => {
       expect(saved.status).toBe(404);
     });
 
+    it('rejects another port or scheme on the media server host', async () => {
+      const otherPort = await harness.api().post('/api/encoder/config').send(config('sk_outbound_list_5', 'port', { source: 'http://localhost:6379/' }));
+      const otherScheme = await harness.api().post('/api/encoder/config').send(config('sk_outbound_list_6', 'scheme', { source: 'http://localhost:1/' }));
+
+      expect(otherPort.status).toBe(400);
+      expect(otherScheme.status).toBe(400);
+      expect(otherPort.body.details[0].field).toBe('body.source');
+    });
+
     it('rejects a loopback push target with its index', async () => {
       const outputs = pushes('rtmp://10.0.0.5/live/out', 'rtmp://127.0.0.1:1935/live/out?key=sk_push_secret');
       const res = await harness.api().post('/api/encoder/config').send(config('sk_outbound_loop_1', 'loop', { outputs }));
@@ -48,7 +57,7 @@ describe('encoder outbound URL policy', () => {
     });
 
     it('allows private and media server hosts', async () => {
-      const outputs = pushes('rtmp://192.168.10.4/live/out', 'rtmp://localhost:1935/live/out');
+      const outputs = pushes('rtmp://192.168.10.4/live/out', 'rtmp://localhost:1/live/out');
       const res = await harness.api().post('/api/encoder/config').send(config('sk_outbound_ok_1', 'allowed', { source: 'srt://10.1.2.3:9000', outputs }));
 
       expect(res.status).toBe(201);
@@ -62,7 +71,7 @@ describe('encoder outbound URL policy', () => {
 
       expect(res.status).toBe(400);
       expect(res.body.details[0].field).toBe('body.outputs.rtmpPush[0].url');
-      expect(saved.body.outputs.rtmpPush.map((push: { url: string }) => push.url)).toEqual(['rtmp://192.168.10.4/live/out', 'rtmp://localhost:1935/live/out']);
+      expect(saved.body.outputs.rtmpPush.map((push: { url: string }) => push.url)).toEqual(['rtmp://192.168.10.4/live/out', 'rtmp://localhost:1/live/out']);
     });
 
     it('rejects a metadata source on update', async () => {
@@ -102,7 +111,7 @@ describe('encoder outbound URL policy', () => {
       expect(res.body.details[0].message).toContain('is not in the allow list');
     });
 
-    it('still allows the media server host', async () => {
+    it('still allows the media server', async () => {
       const res = await harness.api().post('/api/encoder/config').send(config('sk_outbound_list_3', 'media', { source: 'rtmp://localhost:1/live/cam' }));
 
       expect(res.status).toBe(201);

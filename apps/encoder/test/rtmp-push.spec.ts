@@ -21,7 +21,8 @@ describe('RTMP push per rendition', () => {
   let receiver: ChildProcess | undefined;
 
   beforeAll(async () => {
-    harness = await startHarness('push');
+    // The RTMP receiver listens on a random loopback port, which the default policy rejects.
+    harness = await startHarness('push', { ENCODER_ALLOWED_HOSTS: '127.0.0.1' });
   });
 
   afterAll(async () => {

@@ -60,7 +60,8 @@ export class StreamConfigService {
     private readonly profiles: ProfileService,
     private readonly settings: SettingsService,
     private readonly mediaRoot: string,
-    private readonly outbound: OutboundPolicy,
+    /** The outbound policy, and the media server (MEDIA_RTMP_URL), whose scheme, host and port are always allowed. */
+    private readonly outbound: { policy: OutboundPolicy; mediaServer: string },
   ) {}
 
   async create(input: ConfigInput): Promise<StreamConfig> {
@@ -143,11 +144,16 @@ export class StreamConfigService {
   // this check (DNS rebinding) is not caught, and neither are HTTP redirects or HLS segment URLs.
   private async checkOutbound(input: ConfigInput): Promise<void> {
     if (input.source && !input.source.startsWith('file:')) {
-      await checkOutboundUrl(input.source, this.outbound, { field: 'body.source' });
+      await this.checkUrl(input.source, 'body.source');
     }
     for (const [index, push] of input.outputs.rtmpPush.entries()) {
-      await checkOutboundUrl(push.url, this.outbound, { field: `body.outputs.rtmpPush[${index}].url` });
+      await this.checkUrl(push.url, `body.outputs.rtmpPush[${index}].url`);
     }
+  }
+
+  private async checkUrl(url: string, field: string): Promise<void> {
+    if (sameServer(url, this.outbound.mediaServer)) return;
+    await checkOutboundUrl(url, this.outbound.policy, { field });
   }
 }
 
@@ -195,4 +201,18 @@ export function configNotFound(): AppError {
   return new AppError('not_found', 'no config exists for this stream key', {
     details: [{ field: 'streamKey', message: 'no config for this stream key' }],
   });
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'rtmp:': '1935', 'rtmps:': '443', 'http:': '80', 'https:': '443', 'srt:': '' };
+
+/** Reports whether `url` has the scheme, host and port of `server`. Only that exact server is exempt. */
+function sameServer(url: string, server: string): boolean {
+  try {
+    const target = new URL(url);
+    const media = new URL(server);
+    const port = (parsed: URL) => parsed.port || DEFAULT_PORTS[parsed.protocol] || '';
+    return target.protocol === media.protocol && target.hostname === media.hostname && port(target) === port(media);
+  } catch {
+    return false;
+  }
 }
