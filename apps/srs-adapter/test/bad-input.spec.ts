@@ -46,6 +46,7 @@ describe('POST /api/v1/streams', () => {
     ['a b', 'space'],
     ['a/b', 'slash'],
     ['..', 'dots only'],
+    ['.hidden', 'a leading dot'],
     ['x'.repeat(300), '300 characters'],
     ['', 'empty'],
   ])('rejects the name %j (%s) without writing', async (name) => {

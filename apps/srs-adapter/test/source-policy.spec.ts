@@ -60,6 +60,15 @@ describe('POST /api/v1/streams/{streamId}/publish with a URL source', () => {
     expect(reply.body.message).toContain('INGEST_ALLOWED_HOSTS');
   });
 
+  it('rejects a source URL over 2048 characters', async () => {
+    const stream = await createStream(strict, 'policy-long');
+
+    const reply = await call(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: `rtmp://10.0.0.1/live/${'a'.repeat(2100)}` });
+
+    expect(reply.status).toBe(400);
+    expect(reply.body.details[0].field).toBe('body.source');
+  });
+
   it('rejects a host name that resolves to loopback', async () => {
     const stream = await createStream(strict, 'policy-localhost');
 

@@ -1,10 +1,13 @@
 import Joi from 'joi';
 
-/** Stream and app names: letters, digits, `.`, `_`, `-`; no path separators, not only dots. */
-export const NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9._-]{1,128}$/;
+/**
+ * Stream and app names: letters, digits, `.`, `_`, `-`, with no path separators. No leading dot,
+ * because the media listeners never serve dot-files (a `.hidden` stream's HLS segments would 404).
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 const name = Joi.string().pattern(NAME_PATTERN).messages({
-  'string.pattern.base': 'must be 1-128 letters, digits, ".", "_" or "-" and not only dots',
+  'string.pattern.base': 'must be 1-128 letters, digits, ".", "_" or "-", not starting with a dot',
 });
 
 export const streamIdParams = Joi.object({
@@ -30,7 +33,7 @@ export const listStreamsQuery = Joi.object({
 /** A source to pull and publish: a media URL, or a file path relative to MEDIA_ROOT. */
 export const publishBody = Joi.object({
   source: Joi.alternatives().try(
-    Joi.string().uri({ scheme: ['rtmp', 'rtmps', 'rtsp', 'http', 'https', 'srt'] }),
+    Joi.string().max(2048).uri({ scheme: ['rtmp', 'rtmps', 'rtsp', 'http', 'https', 'srt'] }),
     Joi.string().pattern(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]{1,512}$/),
   ),
   loop: Joi.boolean().default(false),
