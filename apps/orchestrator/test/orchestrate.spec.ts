@@ -369,6 +369,13 @@ describe('orchestration API', () => {
   });
 
   describe('bad input', () => {
+    /** Builds `{ a: { a: ... } }` nested `levels` deep. */
+    const nested = (levels: number): object => {
+      let value: object = {};
+      for (let level = 0; level < levels; level += 1) value = { a: value };
+      return value;
+    };
+
     const cases: [string, string, object, string][] = [
       ['post', '/api/stream/orchestrate/start', { name: 'has space' }, 'body.name'],
       ['post', '/api/stream/orchestrate/start', { name: 'ok', profiles: [] }, 'body.profiles'],
@@ -381,6 +388,7 @@ describe('orchestration API', () => {
       ['post', '/api/coordination/livekit/create-room', { name: 'r', emptyTimeout: -1 }, 'body.emptyTimeout'],
       ['post', '/api/coordination/encoder/start-transcode', { name: 'x' }, 'body.streamKey'],
       ['post', '/api/config/sync/redis', {}, 'params.target'],
+      ['post', '/api/config/sync/encoder', { settings: nested(50) }, 'body.settings'],
     ];
 
     it.each(cases)('%s %s names the field at fault', async (method, path, body, field) => {
@@ -391,6 +399,15 @@ describe('orchestration API', () => {
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('invalid_argument');
       expect(res.body.details.map((detail: { field: string }) => detail.field)).toContain(field);
+    });
+
+    it('rejects settings nested 5000 levels deep', async () => {
+      const admin = await testToken(['admin']);
+      const body = `{"settings":${'{"a":'.repeat(5000)}{}${'}'.repeat(5001)}`;
+      const res = await request(api).post('/api/config/sync/encoder').set('authorization', `Bearer ${admin}`).type('json').send(body);
+
+      expect(res.status).toBe(400);
+      expect(res.body.details[0].field).toBe('body.settings');
     });
 
     it('rejects an invalid Idempotency-Key header', async () => {

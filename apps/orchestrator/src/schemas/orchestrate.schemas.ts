@@ -73,8 +73,23 @@ export function coordinationTranscodeSchema(defaultProfiles: string[]) {
 
 export const syncTargetParams = Joi.object({ target: Joi.string().valid('srs', 'livekit', 'encoder').required() });
 
+/** Deepest nesting of a config-sync settings object. Service settings use at most two levels. */
+const MAX_SETTINGS_DEPTH = 4;
+
+/** Reports whether `value` nests objects or arrays deeper than `limit`, descending no further than that. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => nestedDeeperThan(child, limit - 1));
+}
+
 export const syncBodySchema = Joi.object({
-  settings: Joi.object().unknown(true).max(200),
+  settings: Joi.object()
+    .unknown(true)
+    .max(200)
+    .custom((value: Record<string, unknown>, helpers) =>
+      nestedDeeperThan(value, MAX_SETTINGS_DEPTH) ? helpers.message({ custom: `must be nested at most ${MAX_SETTINGS_DEPTH} levels deep` }) : value,
+    ),
 }).default({});
 
 export const healthParams = Joi.object({ target: Joi.string().valid('srs', 'livekit', 'encoder', 'backend').required() });
