@@ -51,7 +51,7 @@ describe('encoder outbound URL policy', () => {
       const res = await harness.api().post('/api/encoder/config').send(config('sk_outbound_loop_1', 'loop', { outputs }));
 
       expect(res.status).toBe(400);
-      expect(res.body.details[0].field).toBe('body.outputs.rtmpPush[1].url');
+      expect(res.body.details[0].field).toBe('body.outputs.rtmpPush.1.url');
       expect(res.body.message).toContain('host 127.0.0.1 is not allowed: it resolves to a loopback address');
       expect(JSON.stringify(res.body)).not.toContain('sk_push_secret');
     });
@@ -70,7 +70,7 @@ describe('encoder outbound URL policy', () => {
       const saved = await harness.api().get('/api/encoder/config/sk_outbound_ok_1');
 
       expect(res.status).toBe(400);
-      expect(res.body.details[0].field).toBe('body.outputs.rtmpPush[0].url');
+      expect(res.body.details[0].field).toBe('body.outputs.rtmpPush.0.url');
       expect(saved.body.outputs.rtmpPush.map((push: { url: string }) => push.url)).toEqual(['rtmp://192.168.10.4/live/out', 'rtmp://localhost:1/live/out']);
     });
 

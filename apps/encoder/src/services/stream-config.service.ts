@@ -147,7 +147,7 @@ export class StreamConfigService {
       await this.checkUrl(input.source, 'body.source');
     }
     for (const [index, push] of input.outputs.rtmpPush.entries()) {
-      await this.checkUrl(push.url, `body.outputs.rtmpPush[${index}].url`);
+      await this.checkUrl(push.url, `body.outputs.rtmpPush.${index}.url`);
     }
   }
 
