@@ -4,7 +4,7 @@
 set -euo pipefail
 port="$1"
 dir="$2"
-# Another server on the port would answer the readiness check below in this one's place.
+# Another server on the port would pass the readiness check below in place of this one.
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "port $port is already in use; pick another" >&2
   exit 1

@@ -10,6 +10,20 @@ import { LogCapture, baseTestEnv, tempDir, testToken, waitFor } from '@castplane
 import { loadConfigFromEnv } from '../src/config';
 import { startEncoder } from '../src/service';
 
+/** A 144p profile that encodes fast, for tests that only need one small rendition. */
+export const TINY_PROFILE = {
+  id: '144p',
+  name: '144p',
+  width: 256,
+  height: 144,
+  fps: 25,
+  videoBitrateKbps: 200,
+  maxrateKbps: 220,
+  bufsizeKbps: 300,
+  h264Profile: 'baseline',
+  audioBitrateKbps: 48,
+};
+
 export interface Harness {
   service: RunningService;
   env: NodeJS.ProcessEnv;

@@ -12,20 +12,8 @@ import type { SrsAdapter } from '../../srs-adapter/src/service';
 import { TRANSCODE_QUEUE } from '../src/jobs/transcode.queue';
 import type { TranscodeJobData, TranscodeResult } from '../src/jobs/transcode.queue';
 import type { Harness } from './encoder-harness';
-import { segmentsOf, startHarness, waitForJobState } from './encoder-harness';
+import { TINY_PROFILE, segmentsOf, startHarness, waitForJobState } from './encoder-harness';
 
-const tinyProfile = {
-  id: '144p',
-  name: '144p',
-  width: 256,
-  height: 144,
-  fps: 25,
-  videoBitrateKbps: 200,
-  maxrateKbps: 220,
-  bufsizeKbps: 300,
-  h264Profile: 'baseline',
-  audioBitrateKbps: 48,
-};
 
 // A JWT anywhere in a text: three base64url parts, the first one a JSON header.
 const JWT_TEXT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/;
@@ -69,7 +57,7 @@ describe('encoder with a signed media-server stream', () => {
     await waitFor(async () => (await fetch(`${adapterApi}/ready`)).status === 200, { timeoutMs: 15000, what: 'adapter ready' });
 
     harness = await startHarness('signed', { MEDIA_RTMP_URL: rtmpBase, LOG_LEVEL: 'debug', ENCODER_JOB_ATTEMPTS: '2', ENCODER_WORKER_CONCURRENCY: '2' }, { env, mediaRoot: media.path });
-    await harness.api().post('/api/encoder/profiles').send(tinyProfile).expect(201);
+    await harness.api().post('/api/encoder/profiles').send(TINY_PROFILE).expect(201);
   });
 
   afterAll(async () => {

@@ -6,20 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { ffprobe, waitFor } from '@castplane/testing';
 
 import type { Harness } from './encoder-harness';
-import { isAlive, makeTestMedia, readText, segmentsOf, startHarness, waitForJobState } from './encoder-harness';
+import { TINY_PROFILE, isAlive, makeTestMedia, readText, segmentsOf, startHarness, waitForJobState } from './encoder-harness';
 
-const tinyProfile = {
-  id: '144p',
-  name: '144p',
-  width: 256,
-  height: 144,
-  fps: 25,
-  videoBitrateKbps: 200,
-  maxrateKbps: 220,
-  bufsizeKbps: 300,
-  h264Profile: 'baseline',
-  audioBitrateKbps: 48,
-};
 
 describe('encoder transcode jobs', () => {
   let harness: Harness;
@@ -28,7 +16,7 @@ describe('encoder transcode jobs', () => {
   beforeAll(async () => {
     harness = await startHarness('jobs', { ENCODER_MAX_UPLOAD_BYTES: String(3 * 1024 * 1024) });
     clip = await makeTestMedia(harness.mediaRoot, 'clip.mp4', { seconds: 6 });
-    await harness.api().post('/api/encoder/profiles').send(tinyProfile).expect(201);
+    await harness.api().post('/api/encoder/profiles').send(TINY_PROFILE).expect(201);
   });
 
   afterAll(async () => {

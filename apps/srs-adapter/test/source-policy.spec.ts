@@ -25,10 +25,9 @@ afterAll(async () => {
   await open.stop();
 });
 
-const call = apiCall;
 
 async function createStream(t: TestAdapter, name: string): Promise<Record<string, any>> {
-  const created = await call(t, 'POST', '/api/v1/streams', { name, reconnectWindowSeconds: 0 });
+  const created = await apiCall(t, 'POST', '/api/v1/streams', { name, reconnectWindowSeconds: 0 });
   expect(created.status).toBe(201);
   return created.body;
 }
@@ -36,10 +35,10 @@ async function createStream(t: TestAdapter, name: string): Promise<Record<string
 describe('POST /api/v1/streams/{streamId}/publish with a URL source', () => {
   it('rejects the metadata endpoint without changing the stream', async () => {
     const stream = await createStream(strict, 'policy-metadata');
-    await call(strict, 'POST', `/api/v1/streams/${stream.streamId}/unpublish`, { disable: true });
+    await apiCall(strict, 'POST', `/api/v1/streams/${stream.streamId}/unpublish`, { disable: true });
 
-    const reply = await call(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: 'http://169.254.169.254/latest/meta-data/' });
-    const after = await call(strict, 'GET', `/api/v1/streams/${stream.streamId}`);
+    const reply = await apiCall(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: 'http://169.254.169.254/latest/meta-data/' });
+    const after = await apiCall(strict, 'GET', `/api/v1/streams/${stream.streamId}`);
 
     expect(reply.status).toBe(400);
     expect(reply.body.code).toBe('invalid_argument');
@@ -52,7 +51,7 @@ describe('POST /api/v1/streams/{streamId}/publish with a URL source', () => {
   it('rejects a loopback address by default', async () => {
     const stream = await createStream(strict, 'policy-loopback');
 
-    const reply = await call(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: `${strict.rtmp}/live/policy-other` });
+    const reply = await apiCall(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: `${strict.rtmp}/live/policy-other` });
 
     expect(reply.status).toBe(400);
     expect(reply.body.details[0].field).toBe('body.source');
@@ -63,7 +62,7 @@ describe('POST /api/v1/streams/{streamId}/publish with a URL source', () => {
   it('rejects a source URL over 2048 characters', async () => {
     const stream = await createStream(strict, 'policy-long');
 
-    const reply = await call(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: `rtmp://10.0.0.1/live/${'a'.repeat(2100)}` });
+    const reply = await apiCall(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: `rtmp://10.0.0.1/live/${'a'.repeat(2100)}` });
 
     expect(reply.status).toBe(400);
     expect(reply.body.details[0].field).toBe('body.source');
@@ -72,7 +71,7 @@ describe('POST /api/v1/streams/{streamId}/publish with a URL source', () => {
   it('rejects a host name that resolves to loopback', async () => {
     const stream = await createStream(strict, 'policy-localhost');
 
-    const reply = await call(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: 'rtmp://localhost:1935/live/policy-other?key=sk_hidden' });
+    const reply = await apiCall(strict, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: 'rtmp://localhost:1935/live/policy-other?key=sk_hidden' });
 
     expect(reply.status).toBe(400);
     expect(reply.body.details[0].field).toBe('body.source');
@@ -94,19 +93,19 @@ describe('POST /api/v1/streams/{streamId}/publish with a URL source', () => {
 
     // NOTE: with `-c copy` the embedded RTMP server closes this relay's connection right after the
     // publish is allowed, so the ingest re-encodes.
-    const reply = await call(open, 'POST', `/api/v1/streams/${relay.streamId}/publish`, { source: upstream, transcode: true });
+    const reply = await apiCall(open, 'POST', `/api/v1/streams/${relay.streamId}/publish`, { source: upstream, transcode: true });
 
     expect(reply.status).toBe(200);
     expect(reply.body.ingest.pid).toBeGreaterThan(0);
-    await waitFor(async () => (await call(open, 'GET', `/api/v1/streams/${relay.streamId}`)).body.state === 'live', { timeoutMs: 30000, what: 'relay live' });
-    const stopped = await call(open, 'POST', `/api/v1/streams/${relay.streamId}/unpublish`, {});
+    await waitFor(async () => (await apiCall(open, 'GET', `/api/v1/streams/${relay.streamId}`)).body.state === 'live', { timeoutMs: 30000, what: 'relay live' });
+    const stopped = await apiCall(open, 'POST', `/api/v1/streams/${relay.streamId}/unpublish`, {});
     expect(stopped.body.ingestStopped).toBe(true);
   });
 
   it('rejects metadata when loopback is listed', async () => {
     const stream = await createStream(open, 'policy-open-metadata');
 
-    const reply = await call(open, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: 'http://169.254.169.254/' });
+    const reply = await apiCall(open, 'POST', `/api/v1/streams/${stream.streamId}/publish`, { source: 'http://169.254.169.254/' });
 
     expect(reply.status).toBe(400);
     expect(reply.body.details[0].field).toBe('body.source');

@@ -100,8 +100,8 @@ function securityHeaders(): [string, string][] {
     },
     removeHeader: () => undefined,
   };
-  // The listeners serve JSON and media, never pages, so the policy forbids everything; helmet's
-  // default directives (for HTML pages) would add about 300 bytes to every response.
+  // The listeners serve JSON and media, never pages, so the policy forbids every source. Helmet's
+  // default directives are written for HTML pages and would add about 300 bytes to every response.
   helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } })(
     {} as Request,
     recorder as unknown as Response,

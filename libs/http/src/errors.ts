@@ -41,7 +41,7 @@ export function toAppError(error: unknown): AppError {
       return new AppError('malformed', 'the request was aborted by the client');
   }
   // The router could not percent-decode a path parameter. Its message quotes the raw value, which
-  // may be a stream key, so neither the answer nor the log repeats it.
+  // may be a stream key, so neither the response nor the log contains it.
   if (error instanceof URIError && (error as URIError & { status?: number }).status === 400) {
     return new AppError('invalid_argument', 'the path contains an invalid percent-encoding', {
       details: [{ field: 'path', message: 'invalid percent-encoding' }],

@@ -51,7 +51,7 @@ describe('CommandClient and serveCommands', () => {
     expect(attempts).toBe(1);
   });
 
-  it('delivers results to clients that send their first command right after they are created', async () => {
+  it('delivers results to fresh clients', async () => {
     const fresh = Array.from({ length: 20 }, () => new CommandClient(context));
     try {
       const results = await Promise.all(

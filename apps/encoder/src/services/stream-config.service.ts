@@ -7,6 +7,7 @@ import { AppError } from '@castplane/errors';
 import { checkOutboundUrl } from '@castplane/http';
 import type { OutboundPolicy } from '@castplane/http';
 
+import { isMediaServerSource } from '../jobs/source-token';
 import type { Profile } from '../schemas/profile.schema';
 import type { StreamConfig } from '../schemas/stream-config.schema';
 import type { ProfileService } from './profile.service';
@@ -60,7 +61,7 @@ export class StreamConfigService {
     private readonly profiles: ProfileService,
     private readonly settings: SettingsService,
     private readonly mediaRoot: string,
-    /** The outbound policy, and the media server (MEDIA_RTMP_URL), whose scheme, host and port are always allowed. */
+    /** The outbound policy, and the media server (MEDIA_RTMP_URL), whose streams are always allowed. */
     private readonly outbound: { policy: OutboundPolicy; mediaServer: string },
   ) {}
 
@@ -152,7 +153,7 @@ export class StreamConfigService {
   }
 
   private async checkUrl(url: string, field: string): Promise<void> {
-    if (sameServer(url, this.outbound.mediaServer)) return;
+    if (isMediaServerSource(url, this.outbound.mediaServer)) return;
     await checkOutboundUrl(url, this.outbound.policy, { field });
   }
 }
@@ -201,18 +202,4 @@ export function configNotFound(): AppError {
   return new AppError('not_found', 'no config exists for this stream key', {
     details: [{ field: 'streamKey', message: 'no config for this stream key' }],
   });
-}
-
-const DEFAULT_PORTS: Record<string, string> = { 'rtmp:': '1935', 'rtmps:': '443', 'http:': '80', 'https:': '443', 'srt:': '' };
-
-/** Reports whether `url` has the scheme, host and port of `server`. Only that exact server is exempt. */
-function sameServer(url: string, server: string): boolean {
-  try {
-    const target = new URL(url);
-    const media = new URL(server);
-    const port = (parsed: URL) => parsed.port || DEFAULT_PORTS[parsed.protocol] || '';
-    return target.protocol === media.protocol && target.hostname === media.hostname && port(target) === port(media);
-  } catch {
-    return false;
-  }
 }
